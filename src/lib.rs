@@ -1,5 +1,8 @@
 //! deploysim: a deterministic discrete-event simulator of service deployments and a
 //! Monte Carlo benchmark of deployment strategies. See `docs/ARCHITECTURE.md`.
 
+pub mod metrics;
 pub mod scenario;
 pub mod sim;
+pub mod strategy;
+pub mod world;

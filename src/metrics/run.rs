@@ -1,0 +1,340 @@
+//! The per-run collector and the `runs.csv` row it produces.
+
+use super::loghist::{BUCKETS, LogHist};
+use crate::sim::SimTime;
+use hdrhistogram::Histogram;
+
+/// Final state of a run at the horizon (DESIGN.md §6 `outcome`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    RolledBack,
+    Stalled,
+    Incomplete,
+    None,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::RolledBack => "rolled_back",
+            Outcome::Stalled => "stalled",
+            Outcome::Incomplete => "incomplete",
+            Outcome::None => "none",
+        }
+    }
+}
+
+/// One row of `runs.csv`. Times are seconds since `deploy_at`; `None` is an empty cell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRow {
+    pub strategy: String,
+    pub seed: u64,
+    pub faulty: bool,
+    pub fault: Option<&'static str>,
+    pub outcome: Outcome,
+    pub deploy_duration_s: Option<f64>,
+    pub requests: u64,
+    pub failed_requests: u64,
+    pub impacted_requests: u64,
+    pub exposed_requests: u64,
+    pub blast_radius: f64,
+    pub users_affected: u64,
+    pub user_blast_radius: f64,
+    pub downtime_s: f64,
+    pub degraded_s: f64,
+    pub detect_s: Option<f64>,
+    pub decide_s: Option<f64>,
+    pub rollback_s: Option<f64>,
+    pub exposure_end_s: Option<f64>,
+    pub recovery_s: Option<f64>,
+    pub peak_pods: u64,
+    pub extra_pod_seconds: f64,
+    pub latency_mean_ms: Option<f64>,
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+    pub false_rollback: bool,
+}
+
+/// Controller-side facts the collector cannot see, passed in at the horizon.
+#[derive(Clone, Debug, Default)]
+pub struct Decisions {
+    pub deploy_done: Option<SimTime>,
+    pub detect: Option<SimTime>,
+    pub decide: Option<SimTime>,
+    pub rollback_done: Option<SimTime>,
+}
+
+/// Everything measured during one run. Sized once from the scenario.
+pub struct Collector {
+    t0: SimTime,
+    horizon: SimTime,
+    replicas: u64,
+    slo_latency: SimTime,
+    /// Requests and failures per arrival second, per version (0 old, 1 new).
+    pub req: Vec<[u32; 2]>,
+    pub fail: Vec<[u32; 2]>,
+    pub impacted: Vec<u32>,
+    /// Per second and version, `BUCKETS` latency counts of successful requests
+    /// (only when a latency rule or a trace needs them).
+    pub lat: Option<Vec<u32>>,
+    /// Seconds in which the balancer had no endpoint at some moment.
+    pub no_endpoint: Vec<bool>,
+    requests: u64,
+    failed: u64,
+    impacted_total: u64,
+    exposed: u64,
+    users_seen: Vec<u64>,
+    users_hit: Vec<u64>,
+    pub hist: Histogram<u64>,
+    lat_sum_us: u128,
+    lat_n: u64,
+    pods_now: u64,
+    pods_peak: u64,
+    pods_since: SimTime,
+    extra_pod_us: u128,
+    last_new_request: Option<SimTime>,
+}
+
+impl Collector {
+    pub fn new(
+        t0: SimTime,
+        horizon: SimTime,
+        replicas: u32,
+        users: u32,
+        slo_latency: SimTime,
+        per_second_latency: bool,
+    ) -> Self {
+        let secs = horizon.second() + 1;
+        let words = (users as usize).div_ceil(64);
+        Collector {
+            t0,
+            horizon,
+            replicas: replicas as u64,
+            slo_latency,
+            req: vec![[0; 2]; secs],
+            fail: vec![[0; 2]; secs],
+            impacted: vec![0; secs],
+            lat: per_second_latency.then(|| vec![0; secs * 2 * BUCKETS]),
+            no_endpoint: vec![false; secs],
+            requests: 0,
+            failed: 0,
+            impacted_total: 0,
+            exposed: 0,
+            users_seen: vec![0; words],
+            users_hit: vec![0; words],
+            // 1 µs .. 2 h at 3 significant digits: quantiles within 0.1%.
+            hist: Histogram::new_with_bounds(1, 7_200_000_000, 3).expect("static bounds are valid"),
+            lat_sum_us: 0,
+            lat_n: 0,
+            pods_now: 0,
+            pods_peak: 0,
+            pods_since: SimTime::ZERO,
+            extra_pod_us: 0,
+            last_new_request: None,
+        }
+    }
+
+    pub fn seconds(&self) -> usize {
+        self.req.len()
+    }
+
+    /// Records one finished request: `version` it was routed to (0 when it reached no
+    /// pod), `user`, response time `latency`, and whether it failed.
+    #[inline]
+    pub fn request(
+        &mut self,
+        arrive: SimTime,
+        version: u8,
+        routed: bool,
+        user: u32,
+        latency: SimTime,
+        failed: bool,
+    ) {
+        let s = arrive.second().min(self.req.len() - 1);
+        let v = version as usize;
+        self.req[s][v] += 1;
+        let impacted = failed || latency > self.slo_latency;
+        if failed {
+            self.fail[s][v] += 1;
+        } else if let Some(lat) = &mut self.lat {
+            lat[(s * 2 + v) * BUCKETS + LogHist::bucket(latency)] += 1;
+        }
+        if impacted {
+            self.impacted[s] += 1;
+        }
+        if arrive < self.t0 {
+            return;
+        }
+        self.requests += 1;
+        if routed && version == 1 {
+            self.exposed += 1;
+            self.last_new_request = Some(self.last_new_request.map_or(arrive, |t| t.max(arrive)));
+        }
+        let (w, bit) = ((user / 64) as usize, 1u64 << (user % 64));
+        self.users_seen[w] |= bit;
+        if impacted {
+            self.impacted_total += 1;
+            self.users_hit[w] |= bit;
+        }
+        if failed {
+            self.failed += 1;
+        } else {
+            let us = latency.micros().max(1);
+            self.lat_sum_us += us as u128;
+            self.lat_n += 1;
+            // Saturate rather than fail on a pathological latency beyond the bounds.
+            let _ = self.hist.record(us.min(7_200_000_000));
+        }
+    }
+
+    #[inline]
+    pub fn mark_no_endpoint(&mut self, at: SimTime) {
+        let s = at.second().min(self.no_endpoint.len() - 1);
+        self.no_endpoint[s] = true;
+    }
+
+    /// The number of pods holding a slot changed to `count` at `now`.
+    pub fn pods(&mut self, now: SimTime, count: u64) {
+        self.integrate_pods(now);
+        self.pods_now = count;
+        if now >= self.t0 {
+            self.pods_peak = self.pods_peak.max(count);
+        }
+    }
+
+    fn integrate_pods(&mut self, now: SimTime) {
+        let from = self.pods_since.max(self.t0);
+        if now > from {
+            let extra = self.pods_now.saturating_sub(self.replicas);
+            self.extra_pod_us += extra as u128 * (now - from).micros() as u128;
+        }
+        self.pods_since = now;
+    }
+
+    /// Window sums of requests and failures over seconds `[from, to)` for `version`
+    /// (`None` = whole service).
+    pub fn window(&self, from: usize, to: usize, version: Option<u8>) -> (u64, u64) {
+        let to = to.min(self.req.len());
+        let mut r = 0u64;
+        let mut f = 0u64;
+        for s in from.min(to)..to {
+            match version {
+                Some(v) => {
+                    r += self.req[s][v as usize] as u64;
+                    f += self.fail[s][v as usize] as u64;
+                }
+                None => {
+                    r += (self.req[s][0] + self.req[s][1]) as u64;
+                    f += (self.fail[s][0] + self.fail[s][1]) as u64;
+                }
+            }
+        }
+        (r, f)
+    }
+
+    /// p99 (ms) of successful requests over seconds `[from, to)`, if tracked.
+    pub fn window_p99_ms(&self, from: usize, to: usize, version: Option<u8>) -> Option<f64> {
+        let lat = self.lat.as_ref()?;
+        let to = to.min(self.req.len());
+        let parts = (from.min(to)..to).flat_map(move |s| {
+            (0..2u8)
+                .filter(move |v| version.is_none_or(|x| x == *v))
+                .map(move |v| {
+                    &lat[(s * 2 + v as usize) * BUCKETS..(s * 2 + v as usize + 1) * BUCKETS]
+                })
+        });
+        LogHist::quantile_ms(parts, 0.99)
+    }
+
+    /// Classifies second `s`: (down, degraded).
+    pub fn second_state(&self, s: usize, slo: &crate::scenario::Slo) -> (bool, bool) {
+        let r = (self.req[s][0] + self.req[s][1]) as u64;
+        let f = (self.fail[s][0] + self.fail[s][1]) as u64;
+        if r < slo.min_requests as u64 {
+            let down = self.no_endpoint[s];
+            return (down, down);
+        }
+        let ratio = 1.0 - f as f64 / r as f64;
+        let down = ratio < slo.down_below;
+        (down, down || ratio < slo.success)
+    }
+
+    /// Computes the row at the horizon.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        &mut self,
+        strategy: &str,
+        seed: u64,
+        faulty: bool,
+        fault: Option<&'static str>,
+        outcome: Outcome,
+        d: &Decisions,
+        false_rollback: bool,
+        slo: &crate::scenario::Slo,
+    ) -> RunRow {
+        self.integrate_pods(self.horizon);
+        let rel = |t: Option<SimTime>| t.map(|t| (t.saturating_sub(self.t0)).secs_f64());
+        let first = self.t0.second();
+        let last = self.horizon.second().min(self.req.len()); // exclusive: the horizon's own second is empty
+        let (mut down, mut degraded) = (0u64, 0u64);
+        let mut last_bad: Option<usize> = None;
+        for s in first..last {
+            let (dn, dg) = self.second_state(s, slo);
+            down += dn as u64;
+            degraded += dg as u64;
+            if dg {
+                last_bad = Some(s);
+            }
+        }
+        let recovery_s = match last_bad {
+            None => Some(0.0),
+            Some(s) if s + 1 >= last => None,
+            Some(s) => Some(
+                SimTime::from_secs(s as u64 + 1)
+                    .saturating_sub(self.t0)
+                    .secs_f64(),
+            ),
+        };
+        let seen: u64 = self.users_seen.iter().map(|w| w.count_ones() as u64).sum();
+        let hit: u64 = self.users_hit.iter().map(|w| w.count_ones() as u64).sum();
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let has_lat = self.lat_n > 0;
+        RunRow {
+            strategy: strategy.to_string(),
+            seed,
+            faulty,
+            fault,
+            outcome,
+            deploy_duration_s: rel(d.deploy_done),
+            requests: self.requests,
+            failed_requests: self.failed,
+            impacted_requests: self.impacted_total,
+            exposed_requests: self.exposed,
+            blast_radius: ratio(self.impacted_total, self.requests),
+            users_affected: hit,
+            user_blast_radius: ratio(hit, seen),
+            downtime_s: down as f64,
+            degraded_s: degraded as f64,
+            detect_s: rel(d.detect),
+            decide_s: rel(d.decide),
+            rollback_s: match (d.decide, d.rollback_done) {
+                (Some(a), Some(b)) => Some(b.saturating_sub(a).secs_f64()),
+                _ => None,
+            },
+            exposure_end_s: if faulty {
+                rel(self.last_new_request)
+            } else {
+                None
+            },
+            recovery_s,
+            peak_pods: self.pods_peak,
+            extra_pod_seconds: self.extra_pod_us as f64 / 1e6,
+            latency_mean_ms: has_lat.then(|| self.lat_sum_us as f64 / self.lat_n as f64 / 1e3),
+            latency_p50_ms: has_lat.then(|| self.hist.value_at_quantile(0.5) as f64 / 1e3),
+            latency_p99_ms: has_lat.then(|| self.hist.value_at_quantile(0.99) as f64 / 1e3),
+            false_rollback,
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Deployment controllers, one file per kind: each reconciles the world the way the
+//! real controller does (DESIGN.md §4), through `Core`'s controller API only.
+//!
+//! `Controller` dispatches statically over the kinds (no dynamic dispatch). A
+//! controller never reads the event queue or request state directly.
+
+pub mod recreate;
+pub mod rolling;
+
+use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
+use crate::world::{Core, Scope};
+
+pub enum Controller {
+    None,
+    Recreate(recreate::Recreate),
+    Rolling(rolling::Rolling),
+}
+
+impl Controller {
+    pub fn new(s: &Strategy, sc: &Scenario) -> Controller {
+        let replicas = sc.service.replicas;
+        match &s.kind {
+            StrategyKind::None => Controller::None,
+            StrategyKind::Recreate => Controller::Recreate(recreate::Recreate::new(
+                replicas,
+                s.rollback == Rollback::Auto,
+            )),
+            StrategyKind::Rolling(p) => {
+                Controller::Rolling(rolling::Rolling::new(p, replicas, s.rollback))
+            }
+            _ => Controller::None,
+        }
+    }
+
+    /// The deploy starts (at `deploy_at`).
+    pub fn start(&mut self, core: &mut Core) {
+        match self {
+            Controller::None => {}
+            Controller::Recreate(c) => c.start(core),
+            Controller::Rolling(c) => c.start(core),
+        }
+    }
+
+    /// Something changed (pod ready, gone, crashed...): reconcile.
+    pub fn sync(&mut self, core: &mut Core) {
+        match self {
+            Controller::None => {}
+            Controller::Recreate(c) => c.sync(core),
+            Controller::Rolling(c) => c.sync(core),
+        }
+    }
+
+    pub fn timer(&mut self, tag: u32, core: &mut Core) {
+        match self {
+            Controller::None => {}
+            Controller::Recreate(c) => c.timer(tag, core),
+            Controller::Rolling(c) => c.timer(tag, core),
+        }
+    }
+
+    /// The traffic the strategy's own analysis watches while the deploy runs.
+    pub fn analysis_scope(&self) -> Option<Scope> {
+        match self {
+            Controller::None => None,
+            Controller::Recreate(c) => c.analysis_scope(),
+            Controller::Rolling(c) => c.analysis_scope(),
+        }
+    }
+
+    /// Start rolling back to the previous version.
+    pub fn rollback(&mut self, core: &mut Core) {
+        match self {
+            Controller::None => {}
+            Controller::Recreate(c) => c.rollback(core),
+            Controller::Rolling(c) => c.rollback(core),
+        }
+    }
+}

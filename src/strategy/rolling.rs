@@ -1,0 +1,189 @@
+//! Kubernetes Deployment `RollingUpdate`.
+//!
+//! Follows the deployment controller: maxSurge resolves rounding up and
+//! maxUnavailable rounding down (both 0 after rounding → unavailable 1); the new
+//! ReplicaSet scales up to `replicas + surge − total`; old ReplicaSets first lose
+//! unhealthy pods within the budget `total − minAvailable − newUnavailable`, then
+//! scale down by `available − minAvailable`. Passing the progress deadline only marks
+//! the Deployment stalled; reconciling goes on. A rollback (`rollout undo`) is the
+//! same rolling update towards the previous template.
+
+use crate::scenario::{IntOrPercent, Rollback, RollingParams};
+use crate::sim::SimTime;
+use crate::world::{Core, DeployPhase, Scope};
+
+/// Resolved surge and unavailability for `replicas`.
+pub fn resolve_bounds(replicas: u32, surge: IntOrPercent, unavail: IntOrPercent) -> (u32, u32) {
+    let s = surge.resolve(replicas, true);
+    let mut u = unavail.resolve(replicas, false);
+    if s == 0 && u == 0 {
+        u = 1;
+    }
+    (s, u)
+}
+
+/// One rolling update from version `from` to version `to`, reusable by other
+/// controllers (canary without a router, Flagger's primary promotion).
+#[derive(Clone, Debug)]
+pub struct RollingEngine {
+    pub from: u8,
+    pub to: u8,
+    pub replicas: u32,
+    pub surge: u32,
+    pub unavail: u32,
+}
+
+impl RollingEngine {
+    /// One reconcile pass; returns true when the update is complete.
+    pub fn step(&self, core: &mut Core) -> bool {
+        let (from, to, replicas) = (self.from, self.to, self.replicas);
+        // Scale up the new ReplicaSet within the surge.
+        let total = core.desired(from) + core.desired(to);
+        let max_total = replicas + self.surge;
+        if core.desired(to) < replicas && total < max_total {
+            let up = (max_total - total).min(replicas - core.desired(to));
+            core.set_desired(to, core.desired(to) + up);
+        }
+        if core.desired(to) > replicas {
+            core.set_desired(to, replicas);
+        }
+        // Scale down old pods while availability allows: unhealthy ones first.
+        let min_available = replicas.saturating_sub(self.unavail);
+        let new_c = core.counts(to);
+        let old_c = core.counts(from);
+        let all = core.desired(from) + core.desired(to);
+        let new_unavailable = core.desired(to).saturating_sub(new_c.available);
+        let old_unhealthy = core.desired(from).saturating_sub(old_c.available);
+        let max_cleanup = all
+            .saturating_sub(min_available)
+            .saturating_sub(new_unavailable);
+        let cleanup = old_unhealthy.min(max_cleanup);
+        if cleanup > 0 {
+            core.set_desired(from, core.desired(from) - cleanup);
+        }
+        let available = core.counts(from).available + new_c.available;
+        let down = available
+            .saturating_sub(min_available)
+            .min(core.desired(from));
+        if down > 0 {
+            core.set_desired(from, core.desired(from) - down);
+        }
+        let old_c = core.counts(from);
+        core.desired(from) == 0 && old_c.active == 0 && core.counts(to).available >= replicas
+    }
+
+    /// A fingerprint of progress (what the deployment controller counts as progress).
+    pub fn progress(&self, core: &Core) -> (u32, u32, u32) {
+        (
+            core.desired(self.to),
+            core.counts(self.to).available,
+            core.desired(self.from),
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Rolling {
+    engine: RollingEngine,
+    deadline: SimTime,
+    rollback: Rollback,
+    rolling_back: bool,
+    finished: bool,
+    last_progress: (u32, u32, u32),
+    last_progress_at: SimTime,
+}
+
+const DEADLINE_TIMER: u32 = 1;
+
+impl Rolling {
+    pub fn new(p: &RollingParams, replicas: u32, rollback: Rollback) -> Self {
+        let (surge, unavail) = resolve_bounds(replicas, p.max_surge, p.max_unavailable);
+        Rolling {
+            engine: RollingEngine {
+                from: 0,
+                to: 1,
+                replicas,
+                surge,
+                unavail,
+            },
+            deadline: p.progress_deadline,
+            rollback,
+            rolling_back: false,
+            finished: false,
+            last_progress: (0, 0, 0),
+            last_progress_at: SimTime::ZERO,
+        }
+    }
+
+    pub fn min_ready(p: &RollingParams) -> SimTime {
+        p.min_ready
+    }
+
+    pub fn start(&mut self, core: &mut Core) {
+        core.phase = DeployPhase::Rolling;
+        self.last_progress = self.engine.progress(core);
+        self.last_progress_at = core.now;
+        core.timer(core.now + self.deadline, DEADLINE_TIMER);
+        self.sync(core);
+    }
+
+    pub fn sync(&mut self, core: &mut Core) {
+        if self.finished {
+            return;
+        }
+        let done = self.engine.step(core);
+        let p = self.engine.progress(core);
+        if p != self.last_progress {
+            self.last_progress = p;
+            self.last_progress_at = core.now;
+            if core.deploy.stalled && !self.rolling_back {
+                core.phase = DeployPhase::Rolling;
+            }
+            core.timer(core.now + self.deadline, DEADLINE_TIMER);
+        }
+        if done {
+            self.finished = true;
+            core.phase = DeployPhase::Done;
+            if self.rolling_back {
+                core.deploy.rollback_complete = true;
+                core.log("rollback_complete", None, String::new);
+            } else {
+                core.deploy.done_at = Some(core.now);
+                core.deploy.stalled = false;
+                core.log("deploy_complete", None, String::new);
+            }
+        }
+    }
+
+    pub fn timer(&mut self, _tag: u32, core: &mut Core) {
+        if self.finished || core.now < self.last_progress_at + self.deadline {
+            return;
+        }
+        if !core.deploy.stalled {
+            core.deploy.stalled = true;
+            if !self.rolling_back {
+                core.phase = DeployPhase::Stalled;
+            }
+            core.log("stalled", None, || "ProgressDeadlineExceeded".into());
+            if self.rollback == Rollback::Auto && !self.rolling_back {
+                core.deploy.detect_at.get_or_insert(core.now);
+                core.request_rollback();
+            }
+        }
+    }
+
+    pub fn analysis_scope(&self) -> Option<Scope> {
+        (!self.finished && !self.rolling_back).then_some(Scope::Service)
+    }
+
+    pub fn rollback(&mut self, core: &mut Core) {
+        self.rolling_back = true;
+        self.finished = false;
+        self.engine.from = 1;
+        self.engine.to = 0;
+        core.deploy.stalled = false;
+        self.last_progress = self.engine.progress(core);
+        self.last_progress_at = core.now;
+        self.sync(core);
+    }
+}

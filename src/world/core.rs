@@ -1,0 +1,998 @@
+//! `Core`: everything of one run except the deployment controller — nodes, pods, the
+//! balancer, traffic, the release, monitoring counters — and the handlers of the
+//! events that change them.
+//!
+//! Controllers act on it only through its public methods (`set_desired`, `set_mode`,
+//! `timer`, counts). Handlers allocate nothing per request: queues and vectors grow to
+//! their peak once and are reused.
+
+use super::balancer::{Balancer, Mode};
+use super::pod::{NO_NODE, Node, Phase, Pod, Req};
+use super::traffic::{Arrivals, UserTable};
+use super::{Ev, TraceEvent};
+use crate::metrics::Collector;
+use crate::scenario::{Dist, Fault, Scenario};
+use crate::sim::rng::{Keyed, Purpose, Stream};
+use crate::sim::{EventQueue, SimTime};
+
+/// The phase of the deploy as the timeline shows it (DESIGN.md §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeployPhase {
+    Steady,
+    Rolling,
+    Paused,
+    Analysis,
+    Promoting,
+    RollingBack,
+    Stalled,
+    Done,
+}
+
+impl DeployPhase {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeployPhase::Steady => "steady",
+            DeployPhase::Rolling => "rolling",
+            DeployPhase::Paused => "paused",
+            DeployPhase::Analysis => "analysis",
+            DeployPhase::Promoting => "promoting",
+            DeployPhase::RollingBack => "rolling_back",
+            DeployPhase::Stalled => "stalled",
+            DeployPhase::Done => "done",
+        }
+    }
+}
+
+/// Pod counts of one version, as a controller sees them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Not terminating, not gone (pending, starting, running, crash-looping).
+    pub active: u32,
+    /// Active and ready.
+    pub ready: u32,
+    /// Active and ready for at least `min_ready`.
+    pub available: u32,
+    pub terminating: u32,
+}
+
+/// What the deploy has done so far; the controller writes it, the row reads it.
+#[derive(Clone, Debug, Default)]
+pub struct DeployState {
+    pub done_at: Option<SimTime>,
+    pub detect_at: Option<SimTime>,
+    pub decide_at: Option<SimTime>,
+    pub rollback_traffic_at: Option<SimTime>,
+    pub rollback_complete: bool,
+    pub stalled: bool,
+    /// The controller is waiting at a gate (manual promotion, paused swarm update).
+    pub gated: bool,
+}
+
+pub struct Core<'a> {
+    pub sc: &'a Scenario,
+    pub seed: u64,
+    pub now: SimTime,
+    pub q: EventQueue<Ev>,
+    pub nodes: Vec<Node>,
+    pub pods: Vec<Pod>,
+    pub lb: Balancer,
+    pub metrics: Collector,
+    pub phase: DeployPhase,
+    pub deploy: DeployState,
+    /// `minReadySeconds` of the active controller (availability).
+    pub min_ready: SimTime,
+    /// Desired pods per version (the two ReplicaSets).
+    desired: [u32; 2],
+    next_ordinal: [u32; 2],
+    pub faulty: bool,
+    pub fault: Option<Fault>,
+    users: &'a UserTable,
+    arrivals: Arrivals,
+    next_request: u32,
+    next_retry: u32,
+    req_keys: Keyed,
+    retry_keys: Keyed,
+    user_stream: Stream,
+    sticky_keys: Keyed,
+    cohort_keys: Keyed,
+    pod_keys: Keyed,
+    node_streams: Vec<Stream>,
+    people: Stream,
+    sync_pending: bool,
+    pub(super) rollback_requested: bool,
+    live_pods: u64,
+    pub log: Option<Vec<TraceEvent>>,
+    scratch: Vec<u32>,
+}
+
+fn is_faulty_kind(f: &Option<Fault>, pred: impl Fn(&Fault) -> bool) -> bool {
+    f.as_ref().is_some_and(pred)
+}
+
+impl<'a> Core<'a> {
+    pub fn new(sc: &'a Scenario, users: &'a UserTable, seed: u64, trace: bool) -> Self {
+        // The release draw: identical for every strategy of a seed.
+        let mut rel = Stream::new(seed, Purpose::Release, 0);
+        let faulty = rel.uniform() < sc.release.bad_probability;
+        let pick = rel.uniform();
+        let fault = faulty.then(|| {
+            let total: f64 = sc.release.faults.iter().map(|f| f.weight).sum();
+            let mut acc = 0.0;
+            let mut chosen = &sc.release.faults[0].fault;
+            for f in &sc.release.faults {
+                acc += f.weight / total;
+                if pick < acc && f.weight > 0.0 {
+                    chosen = &f.fault;
+                    break;
+                }
+                if f.weight > 0.0 {
+                    chosen = &f.fault;
+                }
+            }
+            chosen.clone()
+        });
+        // Full-disk nodes: a seeded partial shuffle picks round(fraction * nodes).
+        let n = sc.cluster.nodes as usize;
+        let k = (sc.cluster.full_disk_fraction * n as f64).round() as usize;
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut fd = Stream::new(seed, Purpose::FullDisk, 0);
+        for i in 0..k.min(n) {
+            let j = i + (fd.uniform() * (n - i) as f64) as usize;
+            order.swap(i, j.min(n - 1));
+        }
+        let mut nodes: Vec<Node> = (0..n)
+            .map(|_| Node {
+                up: true,
+                used: 0,
+                full_disk: false,
+                image_at: [SimTime::ZERO, SimTime::MAX],
+                epoch: 0,
+                pulls: 0,
+            })
+            .collect();
+        for &i in &order[..k.min(n)] {
+            nodes[i].full_disk = true;
+        }
+        let latency_rule = !sc.monitoring.latency_p99_max.is_zero();
+        let cap = (sc.service.replicas as usize) * 4 + 16;
+        Core {
+            sc,
+            seed,
+            now: SimTime::ZERO,
+            q: EventQueue::with_capacity(cap * sc.service.workers as usize + 64),
+            nodes,
+            pods: Vec::with_capacity(cap),
+            lb: Balancer::new(sc.load_balancer.routing, cap),
+            metrics: Collector::new(
+                sc.deploy_at,
+                sc.duration,
+                sc.service.replicas,
+                sc.traffic.users,
+                sc.slo.latency,
+                latency_rule || trace,
+            ),
+            phase: DeployPhase::Steady,
+            deploy: DeployState::default(),
+            min_ready: SimTime::ZERO,
+            desired: [0, 0],
+            next_ordinal: [0, 0],
+            faulty,
+            fault,
+            users,
+            arrivals: Arrivals::new(&sc.traffic, Stream::new(seed, Purpose::Arrivals, 0)),
+            next_request: 0,
+            next_retry: 0,
+            req_keys: Keyed::new(seed, Purpose::Request, 0),
+            retry_keys: Keyed::new(seed, Purpose::Retry, 0),
+            user_stream: Stream::new(seed, Purpose::Users, 0),
+            sticky_keys: Keyed::new(seed, Purpose::Users, 1),
+            cohort_keys: Keyed::new(seed, Purpose::Cohort, 0),
+            pod_keys: Keyed::new(seed, Purpose::Pod, 0),
+            node_streams: (0..n as u64)
+                .map(|i| Stream::new(seed, Purpose::NodeFailure, i))
+                .collect(),
+            people: Stream::new(seed, Purpose::People, 0),
+            sync_pending: false,
+            rollback_requested: false,
+            live_pods: 0,
+            log: trace.then(Vec::new),
+            scratch: Vec::with_capacity(cap),
+        }
+    }
+
+    /// Before t = 0: the old version runs `replicas` pods, ready and in the balancer.
+    pub fn boot(&mut self) {
+        let r = self.sc.service.replicas;
+        self.desired[0] = r;
+        for _ in 0..r {
+            let p = self.new_pod(0);
+            let pod = &mut self.pods[p as usize];
+            if pod.node == NO_NODE {
+                continue;
+            }
+            pod.phase = Phase::Running;
+            pod.app_up = true;
+            pod.accepting = true;
+            pod.ready = true;
+            pod.probe_ok = self.sc.service.readiness.success_threshold;
+            pod.in_lb = true;
+            pod.lb_pos = self.lb.add(0, p);
+            // Spread the probes of the initial pods over a period.
+            let off = self.sc.service.readiness.period.micros() * p as u64 / r.max(1) as u64;
+            self.q.push(SimTime(off), Ev::Probe { pod: p, inc: 0 });
+        }
+        if let Some(t) = self.arrivals.next(SimTime::ZERO) {
+            self.q.push(t, Ev::Arrival);
+        }
+        if !self.sc.cluster.node_mtbf.is_zero() {
+            for n in 0..self.nodes.len() {
+                let t = self.exp_draw_node(n, self.sc.cluster.node_mtbf);
+                self.q.push(t, Ev::NodeFail { node: n as u32 });
+            }
+        }
+        self.q.push(SimTime::ZERO, Ev::Tick);
+    }
+
+    fn exp_draw_node(&mut self, n: usize, mean: SimTime) -> SimTime {
+        let e = self.node_streams[n].exp1();
+        self.now + SimTime::from_secs_f64(e * mean.secs_f64())
+    }
+
+    /// A draw for a person (response, promotion), in order of need.
+    pub fn people_draw(&mut self, d: &Dist) -> SimTime {
+        let u = self.people.uniform();
+        d.sample(u)
+    }
+
+    pub fn log(&mut self, kind: &'static str, pod: Option<u32>, detail: impl FnOnce() -> String) {
+        if let Some(log) = &mut self.log {
+            let (version, node) = match pod {
+                Some(p) => {
+                    let pod = &self.pods[p as usize];
+                    (Some(pod.version), (pod.node != NO_NODE).then_some(pod.node))
+                }
+                None => (None, None),
+            };
+            log.push(TraceEvent {
+                t: self.now,
+                kind,
+                pod,
+                version,
+                node,
+                detail: detail(),
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- controller API
+
+    /// Requests a controller sync at the current time (deduplicated).
+    pub fn request_sync(&mut self) {
+        if !self.sync_pending {
+            self.sync_pending = true;
+            self.q.push(self.now, Ev::Sync);
+        }
+    }
+    pub(super) fn sync_taken(&mut self) {
+        self.sync_pending = false;
+    }
+
+    /// Schedules a controller timer.
+    pub fn timer(&mut self, at: SimTime, tag: u32) {
+        self.q.push(at, Ev::Timer { tag });
+    }
+
+    pub fn counts(&self, version: u8) -> Counts {
+        let mut c = Counts::default();
+        for p in &self.pods {
+            if p.version != version || p.phase == Phase::Gone {
+                continue;
+            }
+            if p.terminating {
+                c.terminating += 1;
+                continue;
+            }
+            c.active += 1;
+            if p.ready {
+                c.ready += 1;
+                if p.ready_since + self.min_ready <= self.now {
+                    c.available += 1;
+                }
+            }
+        }
+        c
+    }
+
+    pub fn desired(&self, version: u8) -> u32 {
+        self.desired[version as usize]
+    }
+
+    /// Scales the ReplicaSet of `version` to `n` pods: creates or deletes pods now.
+    pub fn set_desired(&mut self, version: u8, n: u32) {
+        self.desired[version as usize] = n;
+        self.reconcile(version);
+    }
+
+    pub fn set_mode(&mut self, mode: Mode) {
+        if self.lb.mode != mode {
+            self.lb.mode = mode;
+            if let Mode::Weighted { new_weight, .. } = mode {
+                self.log("weight", None, || {
+                    format!("new version weight {new_weight}%")
+                });
+            }
+            self.check_rollback_traffic();
+        }
+    }
+
+    /// The ReplicaSet controller: replace missing pods, delete surplus ones in the
+    /// Kubernetes order (unscheduled, then not ready, then most recently ready).
+    pub(super) fn reconcile(&mut self, version: u8) {
+        let want = self.desired[version as usize];
+        let have = self
+            .pods
+            .iter()
+            .filter(|p| p.version == version && p.active())
+            .count() as u32;
+        if have < want {
+            for _ in have..want {
+                self.new_pod(version);
+            }
+        } else if have > want {
+            let mut cand = std::mem::take(&mut self.scratch);
+            cand.clear();
+            cand.extend((0..self.pods.len() as u32).filter(|&i| {
+                self.pods[i as usize].version == version && self.pods[i as usize].active()
+            }));
+            let rank = |p: &Pod| {
+                let sched = (p.node != NO_NODE) as u8;
+                let running = matches!(p.phase, Phase::Running) as u8;
+                let ready = p.ready as u8;
+                // Lower sorts first = deleted first. Newer ready time and creation first.
+                (
+                    sched,
+                    running,
+                    ready,
+                    u64::MAX - p.ready_since.0,
+                    u32::MAX - p.restarts,
+                    u64::MAX - p.created.0,
+                )
+            };
+            cand.sort_by_key(|&i| rank(&self.pods[i as usize]));
+            for &i in cand.iter().take((have - want) as usize) {
+                self.terminate(i);
+            }
+            self.scratch = cand;
+        }
+    }
+
+    // ---------------------------------------------------------------- pod lifecycle
+
+    fn new_pod(&mut self, version: u8) -> u32 {
+        let ord = self.next_ordinal[version as usize];
+        self.next_ordinal[version as usize] += 1;
+        let id = self.pods.len() as u32;
+        self.pods.push(Pod::new(version, ord, self.now));
+        self.live_pods += 1;
+        self.metrics.pods(self.now, self.live_pods);
+        self.log("create", Some(id), String::new);
+        self.try_schedule(id);
+        id
+    }
+
+    fn try_schedule(&mut self, p: u32) {
+        let cap = self.sc.cluster.pods_per_node;
+        let best = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.up && n.used < cap)
+            .min_by_key(|(i, n)| (n.used, *i))
+            .map(|(i, _)| i);
+        let Some(n) = best else {
+            return;
+        };
+        self.nodes[n].used += 1;
+        let pod = &mut self.pods[p as usize];
+        pod.node = n as u32;
+        if self.now.is_zero() && pod.version == 0 {
+            return; // boot: already running
+        }
+        self.log("scheduled", Some(p), String::new);
+        self.start_pull(p);
+    }
+
+    fn schedule_pending(&mut self) {
+        for i in 0..self.pods.len() {
+            let p = &self.pods[i];
+            if p.phase == Phase::Pending && p.node == NO_NODE && !p.terminating {
+                self.try_schedule(i as u32);
+            }
+        }
+    }
+
+    fn start_pull(&mut self, p: u32) {
+        let (v, n, inc) = {
+            let pod = &mut self.pods[p as usize];
+            pod.phase = Phase::Pulling;
+            pod.pull_attempts += 1;
+            (pod.version, pod.node as usize, pod.inc)
+        };
+        let node = &mut self.nodes[n];
+        if v == 1 && node.full_disk {
+            // The pull fails once the layers do not fit: ErrImagePull after the download.
+            let k = self.pod_keys.child(0x100 + n as u64);
+            let t = self
+                .sc
+                .service
+                .image_pull
+                .sample(k.uniform(node.pulls as u64));
+            node.pulls += 1;
+            self.q.push(self.now + t, Ev::PullFailed { pod: p, inc });
+            return;
+        }
+        if node.image_at[v as usize] == SimTime::MAX {
+            // One pull per node and image; later pods on the node find it cached.
+            let k = self.pod_keys.child((v as u64) << 32 | n as u64);
+            let t = self.sc.service.image_pull.sample(k.uniform(0));
+            node.image_at[v as usize] = self.now + t;
+        }
+        let at = node.image_at[v as usize].max(self.now);
+        self.q.push(at, Ev::Pulled { pod: p, inc });
+    }
+
+    pub(super) fn on_pull_failed(&mut self, p: u32, inc: u32) {
+        if !self.current(p, inc) {
+            return;
+        }
+        let b = self.backoff(self.pods[p as usize].pull_attempts);
+        self.pods[p as usize].phase = Phase::PullBackOff;
+        self.log("pull_failed", Some(p), || {
+            format!("ErrImagePull (disk full); retry in {b}")
+        });
+        self.q.push(self.now + b, Ev::PullRetry { pod: p, inc });
+    }
+
+    pub(super) fn on_pull_retry(&mut self, p: u32, inc: u32) {
+        if self.current(p, inc) {
+            self.start_pull(p);
+        }
+    }
+
+    pub(super) fn on_pulled(&mut self, p: u32, inc: u32) {
+        if self.current(p, inc) {
+            self.log("pulled", Some(p), String::new);
+            self.start_container(p);
+        }
+    }
+
+    fn backoff(&self, exp: u32) -> SimTime {
+        let b = &self.sc.service.restart_backoff;
+        let f = 1u64 << exp.saturating_sub(1).min(30);
+        SimTime(b.initial.0.saturating_mul(f)).min(b.max)
+    }
+
+    fn start_container(&mut self, p: u32) {
+        let sc = self.sc;
+        let pod = &mut self.pods[p as usize];
+        pod.phase = Phase::Starting;
+        pod.app_up = false;
+        pod.started_at = self.now;
+        pod.probe_ok = 0;
+        pod.probe_fail = 0;
+        let (v, ord, restarts, inc) = (pod.version, pod.ordinal, pod.restarts, pod.inc);
+        let k = self
+            .pod_keys
+            .child(((v as u64) << 40) | ((ord as u64) << 8))
+            .child(restarts as u64);
+        let startup = sc.service.startup.sample(k.uniform(0));
+        self.q.push(self.now + startup, Ev::AppUp { pod: p, inc });
+        self.q.push(
+            self.now + sc.service.readiness.initial_delay,
+            Ev::Probe { pod: p, inc },
+        );
+        if v == 1
+            && let Some(Fault::CrashLater { after }) = &self.fault
+        {
+            let t = after.sample(k.uniform(1));
+            self.q.push(self.now + t, Ev::Crash { pod: p, inc });
+        }
+        self.log("started", Some(p), || {
+            format!("container started; app up in {startup}")
+        });
+    }
+
+    pub(super) fn on_app_up(&mut self, p: u32, inc: u32) {
+        if !self.current(p, inc) {
+            return;
+        }
+        let crash = self.pods[p as usize].version == 1
+            && is_faulty_kind(&self.fault, |f| matches!(f, Fault::CrashOnStart));
+        if crash {
+            self.crash(p, "crash_on_start");
+            return;
+        }
+        let pod = &mut self.pods[p as usize];
+        pod.app_up = true;
+        pod.phase = Phase::Running;
+        pod.accepting = !pod.terminating && !pod.lost;
+    }
+
+    pub(super) fn on_probe(&mut self, p: u32, inc: u32) {
+        if !self.current(p, inc) {
+            return;
+        }
+        let rp = &self.sc.service.readiness;
+        let mean_svc = self.sc.service.service_time.mean_secs();
+        let workers = self.sc.service.workers;
+        let pod = &mut self.pods[p as usize];
+        if pod.phase == Phase::Gone || pod.phase == Phase::CrashLoop {
+            return;
+        }
+        // A probe waits behind the queue like any request: it fails when the expected
+        // wait exceeds its timeout.
+        let wait = if pod.busy >= workers {
+            pod.queue.len() as f64 * mean_svc / workers as f64
+        } else {
+            0.0
+        };
+        let ok = pod.app_up && !pod.lost && wait <= rp.timeout.secs_f64();
+        if ok {
+            pod.probe_ok += 1;
+            pod.probe_fail = 0;
+        } else {
+            pod.probe_fail += 1;
+            pod.probe_ok = 0;
+        }
+        let become_ready =
+            ok && !pod.ready && pod.probe_ok >= rp.success_threshold && !pod.terminating;
+        let become_unready = !ok && pod.ready && pod.probe_fail >= rp.failure_threshold;
+        self.q.push(self.now + rp.period, Ev::Probe { pod: p, inc });
+        if become_ready {
+            self.set_ready(p, true);
+        } else if become_unready {
+            self.set_ready(p, false);
+        }
+    }
+
+    fn set_ready(&mut self, p: u32, ready: bool) {
+        let pod = &mut self.pods[p as usize];
+        if pod.ready == ready {
+            return;
+        }
+        pod.ready = ready;
+        let inc = pod.inc;
+        if ready {
+            pod.ready_since = self.now;
+            if !self.min_ready.is_zero() {
+                self.q.push(self.now + self.min_ready, Ev::Sync);
+            }
+        }
+        self.q.push(
+            self.now + self.sc.load_balancer.endpoint_lag,
+            Ev::Endpoint {
+                pod: p,
+                inc,
+                add: ready,
+            },
+        );
+        self.log(
+            if ready { "ready" } else { "unready" },
+            Some(p),
+            String::new,
+        );
+        self.request_sync();
+    }
+
+    pub(super) fn on_endpoint(&mut self, p: u32, inc: u32, add: bool) {
+        let pod = &self.pods[p as usize];
+        if add {
+            if pod.inc != inc
+                || !pod.ready
+                || pod.terminating
+                || pod.in_lb
+                || pod.phase == Phase::Gone
+            {
+                return;
+            }
+            let pos = self.lb.add(pod.version, p);
+            let pod = &mut self.pods[p as usize];
+            pod.in_lb = true;
+            pod.lb_pos = pos;
+            self.log("endpoint_add", Some(p), String::new);
+        } else {
+            // Removal stands even if the pod restarted since, unless it is ready again.
+            if !pod.in_lb || (pod.ready && !pod.terminating && pod.phase != Phase::Gone) {
+                return;
+            }
+            self.lb_remove(p);
+            self.log("endpoint_remove", Some(p), String::new);
+        }
+        self.check_rollback_traffic();
+    }
+
+    fn lb_remove(&mut self, p: u32) {
+        let (v, pos) = (self.pods[p as usize].version, self.pods[p as usize].lb_pos);
+        if let Some(moved) = self.lb.remove(v, pos) {
+            self.pods[moved as usize].lb_pos = pos;
+        }
+        self.pods[p as usize].in_lb = false;
+    }
+
+    /// After a rollback decision: the first moment no request can reach the new
+    /// version while the old one has endpoints.
+    pub(super) fn check_rollback_traffic(&mut self) {
+        if self.deploy.decide_at.is_some() && self.deploy.rollback_traffic_at.is_none() {
+            let new_off = self.lb.count(1) == 0
+                || matches!(self.lb.mode, Mode::Weighted { new_weight: 0, .. });
+            if new_off && self.lb.count(0) > 0 {
+                self.deploy.rollback_traffic_at = Some(self.now);
+            }
+        }
+    }
+
+    fn crash(&mut self, p: u32, why: &'static str) {
+        self.fail_queue(p);
+        let pod = &mut self.pods[p as usize];
+        pod.inc += 1;
+        pod.busy = 0;
+        pod.accepting = false;
+        pod.app_up = false;
+        // The kubelet resets the back-off after ten minutes of running.
+        if self.now.saturating_sub(pod.started_at) >= SimTime::from_secs(600) {
+            pod.backoff_exp = 0;
+        }
+        pod.restarts += 1;
+        pod.backoff_exp += 1;
+        pod.phase = Phase::CrashLoop;
+        let (inc, exp, terminating) = (pod.inc, pod.backoff_exp, pod.terminating);
+        self.set_ready(p, false);
+        if terminating {
+            self.exit(p);
+            return;
+        }
+        let b = self.backoff(exp);
+        self.log("crash", Some(p), || format!("{why}; CrashLoopBackOff {b}"));
+        self.q.push(self.now + b, Ev::Restart { pod: p, inc });
+        self.request_sync();
+    }
+
+    pub(super) fn on_crash(&mut self, p: u32, inc: u32) {
+        if self.current(p, inc) && self.pods[p as usize].phase != Phase::CrashLoop {
+            self.crash(p, "crash_later");
+        }
+    }
+
+    pub(super) fn on_restart(&mut self, p: u32, inc: u32) {
+        if self.current(p, inc) && !self.pods[p as usize].lost {
+            self.log("restart", Some(p), String::new);
+            self.start_container(p);
+        }
+    }
+
+    fn current(&self, p: u32, inc: u32) -> bool {
+        let pod = &self.pods[p as usize];
+        pod.inc == inc && pod.phase != Phase::Gone
+    }
+
+    /// Deletes a pod: it leaves the balancer after the endpoint lag, stops accepting
+    /// after `pre_stop`, and exits when drained or at the end of the grace period.
+    pub fn terminate(&mut self, p: u32) {
+        let pod = &mut self.pods[p as usize];
+        if pod.terminating || pod.phase == Phase::Gone {
+            return;
+        }
+        pod.terminating = true;
+        let inc = pod.inc;
+        let serving = pod.app_up && pod.phase == Phase::Running && !pod.lost;
+        let was_listed = pod.ready || pod.in_lb;
+        pod.ready = false;
+        self.log("terminate", Some(p), String::new);
+        if was_listed {
+            self.q.push(
+                self.now + self.sc.load_balancer.endpoint_lag,
+                Ev::Endpoint {
+                    pod: p,
+                    inc,
+                    add: false,
+                },
+            );
+        }
+        if !serving {
+            self.exit(p);
+            return;
+        }
+        self.pods[p as usize].phase = Phase::Terminating;
+        let stop = self.now + self.sc.service.pre_stop;
+        self.q.push(stop, Ev::StopAccepting { pod: p, inc });
+        self.q.push(
+            stop + self.sc.service.termination_grace,
+            Ev::GraceEnd { pod: p, inc },
+        );
+        self.request_sync();
+    }
+
+    pub(super) fn on_stop_accepting(&mut self, p: u32, inc: u32) {
+        if !self.current(p, inc) {
+            return;
+        }
+        let pod = &mut self.pods[p as usize];
+        pod.accepting = false;
+        if pod.outstanding() == 0 {
+            self.exit(p);
+        }
+    }
+
+    pub(super) fn on_grace_end(&mut self, p: u32, inc: u32) {
+        if self.current(p, inc) {
+            self.log("killed", Some(p), || "termination grace ended".into());
+            self.exit(p);
+        }
+    }
+
+    /// The container is gone: in-flight requests fail, the slot is freed.
+    fn exit(&mut self, p: u32) {
+        self.fail_queue(p);
+        let pod = &mut self.pods[p as usize];
+        if pod.phase == Phase::Gone {
+            return;
+        }
+        pod.inc += 1;
+        pod.busy = 0;
+        pod.accepting = false;
+        pod.ready = false;
+        pod.phase = Phase::Gone;
+        let node = pod.node;
+        if node != NO_NODE {
+            self.nodes[node as usize].used -= 1;
+        }
+        self.live_pods -= 1;
+        self.metrics.pods(self.now, self.live_pods);
+        self.log("exit", Some(p), String::new);
+        self.schedule_pending();
+        self.request_sync();
+    }
+
+    fn fail_queue(&mut self, p: u32) {
+        while let Some(r) = self.pods[p as usize].queue.pop_front() {
+            let v = self.pods[p as usize].version;
+            self.finish(r, v, true, self.now.saturating_sub(r.arrive), true);
+        }
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    pub(super) fn on_node_fail(&mut self, n: u32) {
+        let node = &mut self.nodes[n as usize];
+        node.up = false;
+        node.epoch += 1;
+        let epoch = node.epoch;
+        self.log("node_down", None, || format!("node {n} failed"));
+        for i in 0..self.pods.len() {
+            let pod = &self.pods[i];
+            if pod.node != n || pod.phase == Phase::Gone {
+                continue;
+            }
+            self.fail_queue(i as u32);
+            let pod = &mut self.pods[i];
+            pod.lost = true;
+            pod.accepting = false;
+            pod.app_up = false;
+            pod.inc += 1;
+            pod.busy = 0;
+        }
+        let grace = self.now + self.sc.cluster.node_grace;
+        self.q.push(grace, Ev::NodeGrace { node: n, epoch });
+        let evict = self.now + self.sc.cluster.pod_eviction.max(self.sc.cluster.node_grace);
+        self.q.push(evict, Ev::NodeEvict { node: n, epoch });
+        let back = self.exp_draw_node(n as usize, self.sc.cluster.node_mttr);
+        self.q.push(back, Ev::NodeRecover { node: n });
+    }
+
+    pub(super) fn on_node_grace(&mut self, n: u32, epoch: u32) {
+        if self.nodes[n as usize].epoch != epoch || self.nodes[n as usize].up {
+            return;
+        }
+        for i in 0..self.pods.len() as u32 {
+            let pod = &self.pods[i as usize];
+            if pod.node == n && pod.phase != Phase::Gone && pod.lost {
+                self.set_ready(i, false);
+            }
+        }
+    }
+
+    pub(super) fn on_node_evict(&mut self, n: u32, epoch: u32) {
+        if self.nodes[n as usize].epoch != epoch || self.nodes[n as usize].up {
+            return;
+        }
+        for i in 0..self.pods.len() as u32 {
+            let pod = &self.pods[i as usize];
+            if pod.node == n && pod.phase != Phase::Gone {
+                self.log("evicted", Some(i), String::new);
+                self.exit(i);
+            }
+        }
+        self.reconcile(0);
+        self.reconcile(1);
+    }
+
+    pub(super) fn on_node_recover(&mut self, n: u32) {
+        self.nodes[n as usize].up = true;
+        self.log("node_up", None, || format!("node {n} recovered"));
+        for i in 0..self.pods.len() as u32 {
+            let pod = &mut self.pods[i as usize];
+            if pod.node == n && pod.phase != Phase::Gone && pod.lost {
+                pod.lost = false;
+                pod.inc += 1;
+                if pod.terminating {
+                    self.exit(i);
+                } else {
+                    self.start_container(i);
+                }
+            }
+        }
+        self.schedule_pending();
+        let next = self.exp_draw_node(n as usize, self.sc.cluster.node_mtbf);
+        self.q.push(next, Ev::NodeFail { node: n });
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    pub(super) fn on_arrival(&mut self) {
+        let key = self.next_request;
+        self.next_request += 1;
+        let user = self.users.user(self.user_stream.uniform());
+        let req = Req {
+            arrive: self.now,
+            key,
+            user,
+            attempt: 0,
+            error: false,
+        };
+        if let Some(t) = self.arrivals.next(self.now) {
+            self.q.push(t, Ev::Arrival);
+        }
+        self.route(req);
+    }
+
+    pub(super) fn on_retry(&mut self, user: u32, attempt: u8) {
+        let key = self.next_retry;
+        self.next_retry += 1;
+        self.route(Req {
+            arrive: self.now,
+            key,
+            user,
+            attempt,
+            error: false,
+        });
+    }
+
+    #[inline]
+    fn keys(&self, r: &Req) -> Keyed {
+        if r.attempt == 0 {
+            self.req_keys.child(r.key as u64)
+        } else {
+            self.retry_keys.child(r.key as u64)
+        }
+    }
+
+    #[inline]
+    fn route(&mut self, mut req: Req) {
+        let k = self.keys(&req);
+        let u_route = k.uniform(2);
+        let u_user = self.sticky_keys.uniform(req.user as u64);
+        let pods = &self.pods;
+        let Some(p) = self
+            .lb
+            .pick(u_route, u_user, |i| pods[i as usize].outstanding())
+        else {
+            self.metrics.mark_no_endpoint(self.now);
+            self.finish(req, 0, false, SimTime::ZERO, true);
+            return;
+        };
+        let pod = &self.pods[p as usize];
+        let v = pod.version;
+        if !pod.accepting {
+            // Connection refused, or (node lost) no answer until the client gives up.
+            let lat = if pod.lost {
+                self.sc.service.timeout
+            } else {
+                SimTime::ZERO
+            };
+            self.finish(req, v, true, lat, true);
+            return;
+        }
+        req.error = k.uniform(1) < self.error_rate(v, req.user);
+        let workers = self.sc.service.workers;
+        let limit = self.sc.service.queue_limit as usize;
+        let pod = &mut self.pods[p as usize];
+        if pod.busy < workers {
+            pod.busy += 1;
+            self.start_service(p, req);
+        } else if pod.queue.len() < limit {
+            pod.queue.push_back(req);
+        } else {
+            self.finish(req, v, true, SimTime::ZERO, true);
+        }
+    }
+
+    /// The error probability of a request to `version` from `user` right now.
+    #[inline]
+    fn error_rate(&self, version: u8, user: u32) -> f64 {
+        let base = self.sc.release.baseline_error_rate;
+        let extra = match &self.fault {
+            Some(Fault::Errors { error_rate }) if version == 1 => *error_rate,
+            Some(Fault::Cohort { users, error_rate })
+                if version == 1 && self.cohort_keys.uniform(user as u64) < *users =>
+            {
+                *error_rate
+            }
+            Some(Fault::MixedVersion { error_rate }) if self.lb.serving_both() => *error_rate,
+            _ => return base,
+        };
+        1.0 - (1.0 - base) * (1.0 - extra)
+    }
+
+    #[inline]
+    fn start_service(&mut self, p: u32, req: Req) {
+        let k = self.keys(&req);
+        let pod = &self.pods[p as usize];
+        let mut t = self.sc.service.service_time.sample(k.uniform(0));
+        if pod.version == 1 {
+            match &self.fault {
+                Some(Fault::Latency { extra }) => t += *extra,
+                Some(Fault::Capacity { factor }) => t = t.mul_f64(*factor),
+                _ => {}
+            }
+        }
+        let inc = pod.inc;
+        self.q.push(self.now + t, Ev::Done { pod: p, inc, req });
+    }
+
+    pub(super) fn on_done(&mut self, p: u32, inc: u32, req: Req) {
+        let pod = &mut self.pods[p as usize];
+        let v = pod.version;
+        if pod.inc != inc {
+            // The pod crashed, lost its node or was killed while serving this request.
+            self.finish(req, v, true, self.now.saturating_sub(req.arrive), true);
+            return;
+        }
+        pod.busy -= 1;
+        let next = pod.queue.pop_front();
+        let latency = self.now - req.arrive;
+        let failed = req.error || latency > self.sc.service.timeout;
+        self.finish(req, v, true, latency, failed);
+        if let Some(n) = next {
+            self.pods[p as usize].busy += 1;
+            self.start_service(p, n);
+        } else {
+            let pod = &self.pods[p as usize];
+            if pod.terminating && !pod.accepting && pod.busy == 0 {
+                self.exit(p);
+            }
+        }
+    }
+
+    #[inline]
+    fn finish(&mut self, req: Req, version: u8, routed: bool, latency: SimTime, failed: bool) {
+        let timeout = self.sc.service.timeout;
+        let shown = if failed && latency > timeout {
+            timeout
+        } else {
+            latency
+        };
+        self.metrics
+            .request(req.arrive, version, routed, req.user, shown, failed);
+        if failed && (req.attempt as u32) < self.sc.traffic.retries {
+            // The client learns of the failure at once, or when it gives up waiting.
+            let at = (req.arrive + shown).max(self.now) + self.sc.traffic.retry_backoff;
+            self.q.push(
+                at,
+                Ev::Retry {
+                    user: req.user,
+                    attempt: req.attempt + 1,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The world of one run: cluster, pods, balancer, traffic, release, monitoring, and the
+//! loop that drives them with the deployment controller (`run`).
+//!
+//! A run is a pure function of (scenario, strategy, seed): no I/O, no clock, no
+//! threads. The `trace` flag only adds recording (timeline samples, an event log).
+
+pub mod balancer;
+pub mod core;
+pub mod pod;
+pub mod traffic;
+
+use crate::metrics::{Decisions, Outcome, RunRow};
+use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
+use crate::sim::SimTime;
+use crate::strategy::Controller;
+use pod::Req;
+
+pub use self::core::{Core, Counts, DeployPhase};
+pub use traffic::UserTable;
+
+/// Everything that can happen. `Copy` and small: the queue stores them inline.
+#[derive(Clone, Copy, Debug)]
+pub enum Ev {
+    Arrival,
+    Retry { user: u32, attempt: u8 },
+    Done { pod: u32, inc: u32, req: Req },
+    Pulled { pod: u32, inc: u32 },
+    PullFailed { pod: u32, inc: u32 },
+    PullRetry { pod: u32, inc: u32 },
+    AppUp { pod: u32, inc: u32 },
+    Probe { pod: u32, inc: u32 },
+    Crash { pod: u32, inc: u32 },
+    Restart { pod: u32, inc: u32 },
+    Endpoint { pod: u32, inc: u32, add: bool },
+    StopAccepting { pod: u32, inc: u32 },
+    GraceEnd { pod: u32, inc: u32 },
+    NodeFail { node: u32 },
+    NodeRecover { node: u32 },
+    NodeGrace { node: u32, epoch: u32 },
+    NodeEvict { node: u32, epoch: u32 },
+    DeployStart,
+    Sync,
+    Timer { tag: u32 },
+    Monitor,
+    HumanRollback,
+    Tick,
+}
+
+/// One row of `events.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceEvent {
+    pub t: SimTime,
+    pub kind: &'static str,
+    pub pod: Option<u32>,
+    pub version: Option<u8>,
+    pub node: Option<u32>,
+    pub detail: String,
+}
+
+/// The state sampled at the start of every second (trace mode).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub t_s: u64,
+    pub phase: DeployPhase,
+    pub old: Counts,
+    pub new: Counts,
+    pub new_weight: f64,
+    pub lb_old: u32,
+    pub lb_new: u32,
+}
+
+/// One row of `timeline.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineRow {
+    pub sample: Sample,
+    pub requests: u64,
+    pub failed: u64,
+    pub impacted: u64,
+    pub success_ratio: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+}
+
+pub struct Trace {
+    pub timeline: Vec<TimelineRow>,
+    pub events: Vec<TraceEvent>,
+}
+
+pub struct RunOutput {
+    pub row: RunRow,
+    pub latency: hdrhistogram::Histogram<u64>,
+    pub trace: Option<Trace>,
+}
+
+/// Which traffic a rule looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Service,
+    NewVersion,
+}
+
+/// Result of one evaluation of the `[monitoring]` rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// Too few requests in the window to judge.
+    NoVerdict,
+}
+
+impl Core<'_> {
+    /// Evaluates the `[monitoring]` rule now over the last `window` on `scope`.
+    pub fn evaluate(&self, scope: Scope) -> Verdict {
+        let m = &self.sc.monitoring;
+        let to = self.now.second();
+        let from = self.now.saturating_sub(m.window).second();
+        let v = match scope {
+            Scope::Service => None,
+            Scope::NewVersion => Some(1),
+        };
+        let (r, f) = self.metrics.window(from, to, v);
+        if r < m.min_requests as u64 || r == 0 {
+            return Verdict::NoVerdict;
+        }
+        let mut fail = f as f64 / r as f64 > m.error_rate_max;
+        if !m.latency_p99_max.is_zero()
+            && let Some(p99) = self.metrics.window_p99_ms(from, to, v)
+        {
+            fail |= p99 > m.latency_p99_max.millis_f64();
+        }
+        if fail { Verdict::Fail } else { Verdict::Pass }
+    }
+
+    /// A controller asks the pipeline to roll back (analysis failed, deadline passed).
+    pub fn request_rollback(&mut self) {
+        self.rollback_requested = true;
+    }
+}
+
+/// The loop: one scenario, one strategy, one seed.
+pub fn run(
+    sc: &Scenario,
+    users: &UserTable,
+    strategy: &Strategy,
+    seed: u64,
+    trace: bool,
+) -> RunOutput {
+    let mut core = Core::new(sc, users, seed, trace);
+    let mut ctrl = Controller::new(strategy, sc);
+    core.boot();
+    if !matches!(strategy.kind, StrategyKind::None) {
+        core.q.push(sc.deploy_at, Ev::DeployStart);
+    }
+    core.q
+        .push(sc.deploy_at + sc.monitoring.interval, Ev::Monitor);
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut alert_streak = 0u32;
+    let mut analysis_streak = 0u32;
+    let mut paged = false;
+    let horizon = sc.duration;
+    while let Some(t) = core.q.peek_time() {
+        if t >= horizon {
+            break;
+        }
+        let Some((t, ev)) = core.q.pop() else { break };
+        core.now = t;
+        match ev {
+            Ev::Arrival => core.on_arrival(),
+            Ev::Done { pod, inc, req } => core.on_done(pod, inc, req),
+            Ev::Retry { user, attempt } => core.on_retry(user, attempt),
+            Ev::Probe { pod, inc } => core.on_probe(pod, inc),
+            Ev::Pulled { pod, inc } => core.on_pulled(pod, inc),
+            Ev::PullFailed { pod, inc } => core.on_pull_failed(pod, inc),
+            Ev::PullRetry { pod, inc } => core.on_pull_retry(pod, inc),
+            Ev::AppUp { pod, inc } => core.on_app_up(pod, inc),
+            Ev::Crash { pod, inc } => core.on_crash(pod, inc),
+            Ev::Restart { pod, inc } => core.on_restart(pod, inc),
+            Ev::Endpoint { pod, inc, add } => core.on_endpoint(pod, inc, add),
+            Ev::StopAccepting { pod, inc } => core.on_stop_accepting(pod, inc),
+            Ev::GraceEnd { pod, inc } => core.on_grace_end(pod, inc),
+            Ev::NodeFail { node } => core.on_node_fail(node),
+            Ev::NodeRecover { node } => core.on_node_recover(node),
+            Ev::NodeGrace { node, epoch } => core.on_node_grace(node, epoch),
+            Ev::NodeEvict { node, epoch } => core.on_node_evict(node, epoch),
+            Ev::DeployStart => {
+                core.log("deploy_start", None, || strategy.name.clone());
+                ctrl.start(&mut core);
+            }
+            Ev::Sync => {
+                core.sync_taken();
+                core.reconcile(0);
+                core.reconcile(1);
+                ctrl.sync(&mut core);
+            }
+            Ev::Timer { tag } => ctrl.timer(tag, &mut core),
+            Ev::Monitor => {
+                core.q.push(t + sc.monitoring.interval, Ev::Monitor);
+                if core.evaluate(Scope::Service) == Verdict::Fail {
+                    alert_streak += 1;
+                } else {
+                    alert_streak = 0;
+                }
+                let fired = alert_streak >= sc.monitoring.failures.max(1);
+                if fired && alert_streak == sc.monitoring.failures.max(1) {
+                    core.log("alert", None, || "alert rule fired".into());
+                }
+                if fired && core.deploy.detect_at.is_none() {
+                    core.deploy.detect_at = Some(t);
+                }
+                // The strategy's own analysis, while the deploy runs.
+                let mut analysis_failed = false;
+                if strategy.rollback == Rollback::Auto
+                    && core.deploy.done_at.is_none()
+                    && core.deploy.decide_at.is_none()
+                    && let Some(scope) = ctrl.analysis_scope()
+                {
+                    match core.evaluate(scope) {
+                        Verdict::Fail => analysis_streak += 1,
+                        Verdict::Pass => analysis_streak = 0,
+                        Verdict::NoVerdict => {}
+                    }
+                    if analysis_streak >= sc.monitoring.failures.max(1) {
+                        analysis_failed = true;
+                        core.log("analysis_failed", None, || {
+                            format!("{scope:?} analysis failed")
+                        });
+                    }
+                }
+                if analysis_failed {
+                    core.deploy.detect_at.get_or_insert(t);
+                    core.request_rollback();
+                } else if fired
+                    && !paged
+                    && strategy.rollback != Rollback::None
+                    && core.deploy.decide_at.is_none()
+                {
+                    paged = true;
+                    let d = core.people_draw(&sc.monitoring.human_response);
+                    core.log("paged", None, || format!("a person responds in {d}"));
+                    core.q.push(t + d, Ev::HumanRollback);
+                }
+            }
+            Ev::HumanRollback => {
+                // The person checks the dashboards first: a release whose alert has
+                // cleared (e.g. a brief dip during the rollout) is left in place.
+                if core.evaluate(Scope::Service) == Verdict::Fail || alert_streak > 0 {
+                    core.request_rollback();
+                } else {
+                    paged = false;
+                    core.log("stand_down", None, || "alert cleared; no rollback".into());
+                }
+            }
+            Ev::Tick => {
+                if core.lb.total() == 0 {
+                    core.metrics.mark_no_endpoint(t);
+                }
+                if trace {
+                    samples.push(Sample {
+                        t_s: t.second() as u64,
+                        phase: core.phase,
+                        old: core.counts(0),
+                        new: core.counts(1),
+                        new_weight: core.lb.new_share(),
+                        lb_old: core.lb.count(0) as u32,
+                        lb_new: core.lb.count(1) as u32,
+                    });
+                }
+                core.q.push(t + SimTime::from_secs(1), Ev::Tick);
+            }
+        }
+        if core.rollback_requested {
+            core.rollback_requested = false;
+            if core.deploy.decide_at.is_none() && !matches!(strategy.kind, StrategyKind::None) {
+                core.deploy.decide_at = Some(t);
+                core.phase = DeployPhase::RollingBack;
+                core.log("rollback_start", None, String::new);
+                ctrl.rollback(&mut core);
+                core.check_rollback_traffic();
+            }
+        }
+    }
+    core.now = horizon;
+    finish(core, strategy, seed, samples)
+}
+
+fn finish(mut core: Core<'_>, strategy: &Strategy, seed: u64, samples: Vec<Sample>) -> RunOutput {
+    let d = &core.deploy;
+    let outcome = if matches!(strategy.kind, StrategyKind::None) {
+        Outcome::None
+    } else if d.rollback_complete {
+        Outcome::RolledBack
+    } else if d.decide_at.is_some() {
+        Outcome::Incomplete
+    } else if d.done_at.is_some() {
+        Outcome::Completed
+    } else if d.stalled || d.gated {
+        Outcome::Stalled
+    } else {
+        Outcome::Incomplete
+    };
+    let decisions = Decisions {
+        deploy_done: d.done_at,
+        detect: d.detect_at,
+        decide: d.decide_at,
+        rollback_done: d.rollback_traffic_at,
+    };
+    let false_rollback = !core.faulty && d.decide_at.is_some();
+    let fault = core.fault.as_ref().map(|f| f.kind().name());
+    let sc = core.sc;
+    let row = core.metrics.finish(
+        &strategy.name,
+        seed,
+        core.faulty,
+        fault,
+        outcome,
+        &decisions,
+        false_rollback,
+        &sc.slo,
+    );
+    let trace = core.log.take().map(|events| {
+        let m = &core.metrics;
+        let timeline = samples
+            .into_iter()
+            .map(|sample| {
+                let s = sample.t_s as usize;
+                let requests = (m.req[s][0] + m.req[s][1]) as u64;
+                let failed = (m.fail[s][0] + m.fail[s][1]) as u64;
+                TimelineRow {
+                    requests,
+                    failed,
+                    impacted: m.impacted[s] as u64,
+                    success_ratio: (requests > 0).then(|| 1.0 - failed as f64 / requests as f64),
+                    latency_p99_ms: m.window_p99_ms(s, s + 1, None),
+                    sample,
+                }
+            })
+            .collect();
+        Trace { timeline, events }
+    });
+    let latency = std::mem::replace(
+        &mut core.metrics.hist,
+        hdrhistogram::Histogram::new_with_bounds(1, 2, 1).expect("static bounds are valid"),
+    );
+    RunOutput {
+        row,
+        latency,
+        trace,
+    }
+}
