@@ -1,8 +1,12 @@
 //! deploysim: a deterministic discrete-event simulator of service deployments and a
 //! Monte Carlo benchmark of deployment strategies. See `docs/ARCHITECTURE.md`.
 
+pub mod cli;
 pub mod metrics;
+pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
 pub mod strategy;
+pub mod sweep;
 pub mod world;

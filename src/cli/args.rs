@@ -1,0 +1,82 @@
+//! Raw command-line flags (clap derive). Checked and turned into typed settings by
+//! the command modules.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deploysim",
+    version,
+    about = "Which deployment strategy hurts users least when a release is bad?"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    None,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Scenario file (default: the embedded default scenario, see `deploysim example`)
+    pub scenario: Option<PathBuf>,
+    /// Number of seeds (runs per strategy)
+    #[arg(long, default_value_t = 500)]
+    pub seeds: u64,
+    /// First seed: runs use seeds seed-base .. seed-base + seeds
+    #[arg(long, default_value_t = 0)]
+    pub seed_base: u64,
+    /// Worker threads (default: available cores)
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Only these strategies (repeatable); `none` is always available
+    #[arg(long = "strategy")]
+    pub strategies: Vec<String>,
+    /// Output directory (default: results/<scenario name>/), replaced as a whole
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// What to print on stdout
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TraceArgs {
+    /// Scenario file
+    pub scenario: PathBuf,
+    /// Strategy name (or `none`)
+    #[arg(long)]
+    pub strategy: String,
+    /// Seed
+    #[arg(long)]
+    pub seed: u64,
+    /// Output directory (default: results/<scenario name>/trace-<strategy>-<seed>/)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run every strategy across many seeds and summarise
+    Run(RunArgs),
+    /// Simulate one (strategy, seed) and write its second-by-second timeline
+    Trace(TraceArgs),
+    /// Check scenario files
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the embedded default scenario
+    Example,
+    /// List the bundled scenarios
+    List,
+}

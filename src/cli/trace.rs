@@ -1,0 +1,190 @@
+//! `deploysim trace`: one (scenario, strategy, seed), second by second.
+
+use super::args::TraceArgs;
+use super::{Failure, create, load_scenario, write_dir_atomically};
+use crate::report::csv;
+use crate::scenario::{Scenario, Strategy};
+use crate::world::{self, TimelineRow, Trace, TraceEvent, UserTable};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Finds a strategy by name; `none` always exists.
+pub fn find_strategy(sc: &Scenario, name: &str, file: &str) -> Result<Strategy, Failure> {
+    if let Some(s) = sc.strategies.iter().find(|s| s.name == name) {
+        return Ok(s.clone());
+    }
+    if name == "none" {
+        return Ok(Strategy::none());
+    }
+    let known: Vec<&str> = sc
+        .strategies
+        .iter()
+        .map(|s| s.name.as_str())
+        .chain(["none"])
+        .collect();
+    Err(Failure::input(format!(
+        "error: {file}: strategy: no strategy named '{name}' (known: {})",
+        known.join(", ")
+    )))
+}
+
+pub fn trace(a: TraceArgs) -> Result<u8, Failure> {
+    let parsed = load_scenario(Some(&a.scenario))?;
+    let sc = &parsed.scenario;
+    let strategy = find_strategy(sc, &a.strategy, &a.scenario.display().to_string())?;
+    let users = UserTable::new(&sc.traffic);
+    let out = world::run(sc, &users, &strategy, a.seed, true);
+    let Some(tr) = out.trace else {
+        return Err(Failure::input("internal: trace requested but not recorded"));
+    };
+    let dir = a.out.unwrap_or_else(|| {
+        PathBuf::from("results")
+            .join(&sc.name)
+            .join(format!("trace-{}-{}", strategy.name, a.seed))
+    });
+    write_dir_atomically(&dir, |tmp| {
+        let p = tmp.join("timeline.csv");
+        let mut w = create(&p)?;
+        csv::write_timeline(&mut w, &tr.timeline)
+            .and_then(|_| w.flush())
+            .map_err(|e| Failure::io(&p, e))?;
+        let p = tmp.join("events.csv");
+        let mut w = create(&p)?;
+        csv::write_events(&mut w, &tr.events)
+            .and_then(|_| w.flush())
+            .map_err(|e| Failure::io(&p, e))?;
+        Ok(())
+    })?;
+    let r = &out.row;
+    println!(
+        "{} / {} / seed {}: release {}{}; outcome {}",
+        sc.name,
+        strategy.name,
+        a.seed,
+        if r.faulty { "FAULTY" } else { "healthy" },
+        r.fault.map(|f| format!(" ({f})")).unwrap_or_default(),
+        r.outcome.name()
+    );
+    print!("{}", text_timeline(sc, &tr));
+    println!(
+        "impacted {} of {} requests since deploy ({:.2}%), downtime {} s, users affected {}",
+        r.impacted_requests,
+        r.requests,
+        100.0 * r.blast_radius,
+        r.downtime_s,
+        r.users_affected
+    );
+    println!("wrote {}/timeline.csv and events.csv", dir.display());
+    println!(
+        "reproduce: deploysim trace {} --strategy {} --seed {}",
+        a.scenario.display(),
+        strategy.name,
+        a.seed
+    );
+    Ok(0)
+}
+
+/// Milestone events worth a line in the text timeline.
+const MILESTONES: [&str; 14] = [
+    "deploy_start",
+    "alert",
+    "analysis_failed",
+    "paged",
+    "stand_down",
+    "rollback_start",
+    "rollback_complete",
+    "deploy_complete",
+    "stalled",
+    "promote",
+    "abort",
+    "pause",
+    "node_down",
+    "node_up",
+];
+
+/// A compact, readable timeline: a line when the state changes, milestones inline,
+/// quiet stretches folded.
+pub fn text_timeline(sc: &Scenario, tr: &Trace) -> String {
+    let mut s = String::new();
+    let mut last_key: Option<(String, u32, u32, u32, u32, u32, i64, bool)> = None;
+    let mut ev = tr
+        .events
+        .iter()
+        .filter(|e| MILESTONES.contains(&e.kind) || e.kind == "crash")
+        .peekable();
+    let mut folded = 0u32;
+    let mut crashes_shown = 0u32;
+    let first = sc.deploy_at.second().saturating_sub(2) as u64;
+    for row in tr.timeline.iter().filter(|r| r.sample.t_s >= first) {
+        while let Some(e) = ev.peek() {
+            if e.t.second() as u64 > row.sample.t_s {
+                break;
+            }
+            if e.kind != "crash" || crashes_shown < 8 {
+                s.push_str(&event_line(e));
+                crashes_shown += (e.kind == "crash") as u32;
+            }
+            ev.next();
+        }
+        let x = &row.sample;
+        let bad = row.success_ratio.is_some_and(|r| r < sc.slo.success)
+            || (row.requests == 0 && x.lb_old + x.lb_new == 0);
+        let key = (
+            x.phase.name().to_string(),
+            x.old.active,
+            x.new.active,
+            x.old.ready,
+            x.new.ready,
+            x.old.terminating + x.new.terminating,
+            x.new_weight.round() as i64,
+            bad,
+        );
+        if last_key.as_ref() == Some(&key) && !bad {
+            folded += 1;
+            continue;
+        }
+        if folded > 0 {
+            s.push_str(&format!("      … {folded} s unchanged\n"));
+            folded = 0;
+        }
+        s.push_str(&row_line(row));
+        last_key = Some(key);
+    }
+    if folded > 0 {
+        s.push_str(&format!("      … {folded} s unchanged until the horizon\n"));
+    }
+    s
+}
+
+fn row_line(r: &TimelineRow) -> String {
+    let x = &r.sample;
+    let ok = r
+        .success_ratio
+        .map(|v| format!("{:6.2}%", 100.0 * v))
+        .unwrap_or_else(|| "     -".into());
+    let p99 = r
+        .latency_p99_ms
+        .map(|v| format!("{v:6.0}ms"))
+        .unwrap_or_else(|| "      -".into());
+    format!(
+        "{:>6}s {:<12} old {:>3} ({:>3} ready)  new {:>3} ({:>3} ready)  term {:>3}  weight {:>3}%  ok {ok} p99 {p99}\n",
+        x.t_s,
+        x.phase.name(),
+        x.old.active,
+        x.old.ready,
+        x.new.active,
+        x.new.ready,
+        x.old.terminating + x.new.terminating,
+        x.new_weight.round(),
+    )
+}
+
+fn event_line(e: &TraceEvent) -> String {
+    let what = if e.detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", e.detail)
+    };
+    let pod = e.pod.map(|p| format!(" pod {p}")).unwrap_or_default();
+    format!("{:>8.1}s  >> {}{pod}{what}\n", e.t.secs_f64(), e.kind)
+}

@@ -1,0 +1,179 @@
+//! CSV writers for `runs.csv`, `timeline.csv` and `events.csv` (DESIGN.md §6).
+//!
+//! Formatting is deterministic (no locale, no time stamps): the same rows give the same
+//! bytes. Empty cells mean "does not apply" or "did not happen by the horizon".
+
+use crate::metrics::RunRow;
+use crate::world::{TimelineRow, TraceEvent};
+use std::io::{self, Write};
+
+pub const RUNS_COLUMNS: [&str; 28] = [
+    "scenario",
+    "strategy",
+    "seed",
+    "faulty",
+    "fault",
+    "outcome",
+    "deploy_duration_s",
+    "requests",
+    "failed_requests",
+    "impacted_requests",
+    "exposed_requests",
+    "blast_radius",
+    "users_affected",
+    "user_blast_radius",
+    "downtime_s",
+    "degraded_s",
+    "detect_s",
+    "decide_s",
+    "rollback_s",
+    "exposure_end_s",
+    "recovery_s",
+    "peak_pods",
+    "extra_pod_seconds",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "false_rollback",
+    "strategy_kind",
+];
+
+/// A number as written in every output file: integers without a fraction, others
+/// with at most six decimals and no trailing zeros.
+pub fn num(x: f64) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    if x == x.trunc() && x.abs() < 1e15 {
+        return format!("{}", x as i64);
+    }
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
+pub fn opt(x: Option<f64>) -> String {
+    x.map(num).unwrap_or_default()
+}
+
+/// Quotes a field if it needs it (RFC 4180).
+pub fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn write_runs_header(w: &mut impl Write) -> io::Result<()> {
+    writeln!(w, "{}", RUNS_COLUMNS.join(","))
+}
+
+pub fn write_run(w: &mut impl Write, scenario: &str, kind: &str, r: &RunRow) -> io::Result<()> {
+    writeln!(
+        w,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        field(scenario),
+        field(&r.strategy),
+        r.seed,
+        r.faulty,
+        r.fault.unwrap_or(""),
+        r.outcome.name(),
+        opt(r.deploy_duration_s),
+        r.requests,
+        r.failed_requests,
+        r.impacted_requests,
+        r.exposed_requests,
+        num(r.blast_radius),
+        r.users_affected,
+        num(r.user_blast_radius),
+        num(r.downtime_s),
+        num(r.degraded_s),
+        opt(r.detect_s),
+        opt(r.decide_s),
+        opt(r.rollback_s),
+        opt(r.exposure_end_s),
+        opt(r.recovery_s),
+        r.peak_pods,
+        num(r.extra_pod_seconds),
+        opt(r.latency_mean_ms),
+        opt(r.latency_p50_ms),
+        opt(r.latency_p99_ms),
+        r.false_rollback,
+        kind,
+    )
+}
+
+pub fn write_timeline(w: &mut impl Write, rows: &[TimelineRow]) -> io::Result<()> {
+    writeln!(
+        w,
+        "t_s,phase,old_pods,new_pods,terminating,old_ready,new_ready,new_weight,requests,failed,impacted,success_ratio,latency_p99_ms"
+    )?;
+    for r in rows {
+        let s = &r.sample;
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            s.t_s,
+            s.phase.name(),
+            s.old.active,
+            s.new.active,
+            s.old.terminating + s.new.terminating,
+            s.old.ready,
+            s.new.ready,
+            num(s.new_weight),
+            r.requests,
+            r.failed,
+            r.impacted,
+            opt(r.success_ratio),
+            opt(r.latency_p99_ms),
+        )?;
+    }
+    Ok(())
+}
+
+pub fn write_events(w: &mut impl Write, events: &[TraceEvent]) -> io::Result<()> {
+    writeln!(w, "t_s,kind,pod,version,node,detail")?;
+    for e in events {
+        writeln!(
+            w,
+            "{},{},{},{},{},{}",
+            num(e.t.secs_f64()),
+            e.kind,
+            e.pod.map(|p| p.to_string()).unwrap_or_default(),
+            e.version
+                .map(|v| if v == 0 { "old" } else { "new" })
+                .unwrap_or(""),
+            e.node.map(|n| n.to_string()).unwrap_or_default(),
+            field(&e.detail),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_compact_and_stable() {
+        let cases = [
+            (3.0, "3"),
+            (0.25, "0.25"),
+            (1.0 / 3.0, "0.333333"),
+            (-0.0000001, "0"),
+            (1e-7, "0"),
+            (89.684946, "89.684946"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(num(x), want, "{x}");
+        }
+    }
+
+    #[test]
+    fn fields_are_quoted_when_needed() {
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("plain"), "plain");
+    }
+}

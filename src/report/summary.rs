@@ -1,0 +1,696 @@
+//! `summary.csv`, `summary.json`, `compare.csv` and the terminal table, from the runs
+//! of a sweep fed in seed order (DESIGN.md §6).
+//!
+//! Keeps one small record per run (not per request) and merged latency histograms,
+//! so memory grows only with seeds × strategies. Statistics come from `crate::stats`.
+
+use super::csv::{field, num, opt};
+use crate::cli::Failure;
+use crate::metrics::{Outcome, RunRow};
+use crate::scenario::{FaultKind, Scenario, Strategy};
+use crate::stats::{self, Interval};
+use crate::world::RunOutput;
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use hdrhistogram::Histogram;
+use std::io::Write;
+use std::path::Path;
+
+/// How one run's metric value is known.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    Obs(f64),
+    /// Did not happen by the horizon; `cap` is the time left, used by restricted means.
+    Censored(f64),
+    /// Does not apply to this run.
+    NotApplicable,
+}
+
+/// The numeric `runs.csv` metrics summarised, and whether lower is better.
+pub const METRICS: [(&str, bool); 21] = [
+    ("deploy_duration_s", true),
+    ("requests", false),
+    ("failed_requests", true),
+    ("impacted_requests", true),
+    ("exposed_requests", true),
+    ("blast_radius", true),
+    ("users_affected", true),
+    ("user_blast_radius", true),
+    ("downtime_s", true),
+    ("degraded_s", true),
+    ("detect_s", true),
+    ("decide_s", true),
+    ("rollback_s", true),
+    ("exposure_end_s", true),
+    ("recovery_s", true),
+    ("peak_pods", true),
+    ("extra_pod_seconds", true),
+    ("latency_mean_ms", true),
+    ("latency_p50_ms", true),
+    ("latency_p99_ms", true),
+    ("false_rollback", true),
+];
+
+pub const RATES: [&str; 5] = [
+    "p_outage",
+    "p_rollback",
+    "p_false_rollback",
+    "p_exposed",
+    "p_completed",
+];
+
+/// Metrics that are times which may not happen by the horizon (right-censored).
+pub fn is_time_metric(m: &str) -> bool {
+    matches!(
+        m,
+        "deploy_duration_s" | "detect_s" | "decide_s" | "rollback_s" | "recovery_s"
+    )
+}
+
+fn values(r: &RunRow, cap: f64) -> [Val; 21] {
+    let o = |x: f64| Val::Obs(x);
+    let cens = |x: Option<f64>| x.map_or(Val::Censored(cap), Val::Obs);
+    let na = |x: Option<f64>| x.map_or(Val::NotApplicable, Val::Obs);
+    [
+        cens(r.deploy_duration_s),
+        o(r.requests as f64),
+        o(r.failed_requests as f64),
+        o(r.impacted_requests as f64),
+        o(r.exposed_requests as f64),
+        o(r.blast_radius),
+        o(r.users_affected as f64),
+        o(r.user_blast_radius),
+        o(r.downtime_s),
+        o(r.degraded_s),
+        cens(r.detect_s),
+        cens(r.decide_s),
+        match (r.decide_s, r.rollback_s) {
+            (None, _) => Val::NotApplicable,
+            (Some(d), None) => Val::Censored(cap - d),
+            (Some(_), Some(x)) => Val::Obs(x),
+        },
+        na(r.exposure_end_s),
+        cens(r.recovery_s),
+        o(r.peak_pods as f64),
+        o(r.extra_pod_seconds),
+        na(r.latency_mean_ms),
+        na(r.latency_p50_ms),
+        na(r.latency_p99_ms),
+        o(r.false_rollback as u8 as f64),
+    ]
+}
+
+/// The per-run record kept for the summary.
+struct Rec {
+    seed: u64,
+    faulty: bool,
+    fault: Option<&'static str>,
+    vals: [Val; 21],
+    rates: [bool; 5],
+}
+
+struct PerStrategy {
+    name: String,
+    kind: &'static str,
+    recs: Vec<Rec>,
+    /// Pooled latency of successful requests: all, faulty, healthy.
+    hist: [Histogram<u64>; 3],
+}
+
+/// A row of `summary.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatRow {
+    pub strategy: String,
+    pub subset: String,
+    pub metric: &'static str,
+    pub stat: &'static str,
+    pub n: u64,
+    pub n_censored: u64,
+    pub estimate: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub note: &'static str,
+}
+
+/// A row of `compare.csv`: `strategy` minus `baseline`, paired by seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareRow {
+    pub baseline: String,
+    pub strategy: String,
+    pub subset: String,
+    pub metric: &'static str,
+    pub n_pairs: u64,
+    pub mean_diff: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub share_better: Option<f64>,
+    pub share_better_low: Option<f64>,
+    pub share_better_high: Option<f64>,
+    pub share_worse: Option<f64>,
+}
+
+pub struct Invocation {
+    pub command: String,
+    pub jobs: usize,
+    pub out: String,
+    pub seed_base: u64,
+    pub seeds: u64,
+}
+
+pub struct Summary<'a> {
+    sc: &'a Scenario,
+    cap: f64,
+    per: Vec<PerStrategy>,
+}
+
+const COMPARE_METRICS: [&str; 8] = [
+    "blast_radius",
+    "impacted_requests",
+    "users_affected",
+    "downtime_s",
+    "degraded_s",
+    "exposure_end_s",
+    "deploy_duration_s",
+    "extra_pod_seconds",
+];
+
+fn new_hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 7_200_000_000, 2).expect("static bounds are valid")
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(sc: &'a Scenario, strategies: &[Strategy]) -> Self {
+        Summary {
+            sc,
+            cap: sc.duration.saturating_sub(sc.deploy_at).secs_f64(),
+            per: strategies
+                .iter()
+                .map(|s| PerStrategy {
+                    name: s.name.clone(),
+                    kind: s.kind.name(),
+                    recs: Vec::new(),
+                    hist: [new_hist(), new_hist(), new_hist()],
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds one run (call in seed order).
+    pub fn add(&mut self, s: &Strategy, out: RunOutput) {
+        let Some(p) = self.per.iter_mut().find(|p| p.name == s.name) else {
+            return;
+        };
+        let r = &out.row;
+        let _ = p.hist[0].add(&out.latency);
+        let _ = p.hist[if r.faulty { 1 } else { 2 }].add(&out.latency);
+        p.recs.push(Rec {
+            seed: r.seed,
+            faulty: r.faulty,
+            fault: r.fault,
+            vals: values(r, self.cap),
+            rates: [
+                r.downtime_s > 0.0,
+                r.decide_s.is_some(),
+                r.false_rollback,
+                r.exposed_requests > 0,
+                r.outcome == Outcome::Completed,
+            ],
+        });
+    }
+
+    fn subsets(&self) -> Vec<String> {
+        let mut v = vec!["all".to_string(), "faulty".into(), "healthy".into()];
+        for k in FaultKind::ALL {
+            if self
+                .sc
+                .release
+                .faults
+                .iter()
+                .any(|f| f.fault.kind() == k && f.weight > 0.0)
+            {
+                v.push(format!("fault:{}", k.name()));
+            }
+        }
+        v
+    }
+
+    fn in_subset(rec: &Rec, subset: &str) -> bool {
+        match subset {
+            "all" => true,
+            "faulty" => rec.faulty,
+            "healthy" => !rec.faulty,
+            s => s
+                .strip_prefix("fault:")
+                .is_some_and(|k| rec.fault == Some(k)),
+        }
+    }
+
+    /// Every statistic, in a fixed order.
+    pub fn stats(&self) -> Vec<StatRow> {
+        let mut rows = Vec::new();
+        for p in &self.per {
+            for subset in self.subsets() {
+                let recs: Vec<&Rec> = p
+                    .recs
+                    .iter()
+                    .filter(|r| Self::in_subset(r, &subset))
+                    .collect();
+                for (mi, (metric, _)) in METRICS.iter().enumerate() {
+                    let col: Vec<Val> = recs.iter().map(|r| r.vals[mi]).collect();
+                    for row in column_stats(&col) {
+                        rows.push(StatRow {
+                            strategy: p.name.clone(),
+                            subset: subset.clone(),
+                            metric,
+                            ..row
+                        });
+                    }
+                }
+                if let Some(h) = match subset.as_str() {
+                    "all" => Some(&p.hist[0]),
+                    "faulty" => Some(&p.hist[1]),
+                    "healthy" => Some(&p.hist[2]),
+                    _ => None,
+                } {
+                    let n = h.len();
+                    rows.push(StatRow {
+                        strategy: p.name.clone(),
+                        subset: subset.clone(),
+                        metric: "latency_p99_ms",
+                        stat: "pooled",
+                        n,
+                        n_censored: 0,
+                        estimate: (n > 0).then(|| h.value_at_quantile(0.99) as f64 / 1e3),
+                        ci_low: None,
+                        ci_high: None,
+                        note: "p99 of all successful requests pooled over runs (merged histograms)",
+                    });
+                }
+                for (ri, rate) in RATES.iter().enumerate() {
+                    let pool: Vec<&&Rec> = recs.iter().filter(|r| ri != 2 || !r.faulty).collect();
+                    let n = pool.len() as u64;
+                    let k = pool.iter().filter(|r| r.rates[ri]).count() as u64;
+                    let iv = stats::wilson(k, n, 0.95);
+                    rows.push(StatRow {
+                        strategy: p.name.clone(),
+                        subset: subset.clone(),
+                        metric: rate,
+                        stat: "rate",
+                        n,
+                        n_censored: 0,
+                        estimate: iv.estimate,
+                        ci_low: iv.low,
+                        ci_high: iv.high,
+                        note: if ri == 2 {
+                            "among healthy releases"
+                        } else {
+                            ""
+                        },
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    /// Paired comparisons of every strategy with the first one.
+    pub fn compare(&self) -> Vec<CompareRow> {
+        let mut rows = Vec::new();
+        let Some(base) = self.per.first() else {
+            return rows;
+        };
+        for p in self.per.iter().skip(1) {
+            for subset in ["all", "faulty"] {
+                for metric in COMPARE_METRICS {
+                    let Some(mi) = METRICS.iter().position(|(m, _)| *m == metric) else {
+                        continue;
+                    };
+                    let lower_better = METRICS[mi].1;
+                    let pick = |recs: &Vec<Rec>| -> Vec<Option<f64>> {
+                        recs.iter()
+                            .filter(|r| Self::in_subset(r, subset))
+                            .map(|r| match r.vals[mi] {
+                                Val::Obs(x) => Some(x),
+                                _ => None,
+                            })
+                            .collect()
+                    };
+                    let a = pick(&base.recs);
+                    let b = pick(&p.recs);
+                    debug_assert!(base.recs.iter().zip(&p.recs).all(|(x, y)| x.seed == y.seed));
+                    let c = stats::paired(&a, &b, lower_better, 0.95);
+                    rows.push(CompareRow {
+                        baseline: base.name.clone(),
+                        strategy: p.name.clone(),
+                        subset: subset.into(),
+                        metric,
+                        n_pairs: c.n,
+                        mean_diff: c.mean.estimate,
+                        ci_low: c.mean.low,
+                        ci_high: c.mean.high,
+                        share_better: c.better.estimate,
+                        share_better_low: c.better.low,
+                        share_better_high: c.better.high,
+                        share_worse: c.share_worse,
+                    });
+                }
+            }
+        }
+        rows
+    }
+
+    /// Writes `summary.csv`, `summary.json` and `compare.csv` into `dir`.
+    pub fn write_all(&self, dir: &Path, inv: &Invocation) -> Result<(), Failure> {
+        let stats = self.stats();
+        let compare = self.compare();
+        let put = |name: &str, text: String| -> Result<(), Failure> {
+            let p = dir.join(name);
+            let mut w = super::super::cli::create(&p)?;
+            w.write_all(text.as_bytes())
+                .and_then(|_| w.flush())
+                .map_err(|e| Failure::io(&p, e))
+        };
+        put("summary.csv", self.summary_csv(&stats))?;
+        put("compare.csv", self.compare_csv(&compare))?;
+        put("summary.json", self.summary_json(&stats, &compare, inv))?;
+        Ok(())
+    }
+
+    fn summary_csv(&self, rows: &[StatRow]) -> String {
+        let mut s = String::from(
+            "scenario,strategy,subset,metric,stat,n,n_censored,estimate,ci_low,ci_high,note\n",
+        );
+        for r in rows {
+            s.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{},{}\n",
+                field(&self.sc.name),
+                field(&r.strategy),
+                r.subset,
+                r.metric,
+                r.stat,
+                r.n,
+                r.n_censored,
+                opt(r.estimate),
+                opt(r.ci_low),
+                opt(r.ci_high),
+                field(r.note)
+            ));
+        }
+        s
+    }
+
+    fn compare_csv(&self, rows: &[CompareRow]) -> String {
+        let mut s = String::from(
+            "scenario,baseline,strategy,subset,metric,n_pairs,mean_diff,ci_low,ci_high,share_better,share_better_low,share_better_high,share_worse\n",
+        );
+        for r in rows {
+            s.push_str(&format!(
+                "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                field(&self.sc.name),
+                field(&r.baseline),
+                field(&r.strategy),
+                r.subset,
+                r.metric,
+                r.n_pairs,
+                opt(r.mean_diff),
+                opt(r.ci_low),
+                opt(r.ci_high),
+                opt(r.share_better),
+                opt(r.share_better_low),
+                opt(r.share_better_high),
+                opt(r.share_worse)
+            ));
+        }
+        s
+    }
+
+    fn summary_json(&self, stats: &[StatRow], compare: &[CompareRow], inv: &Invocation) -> String {
+        use serde_json::{Value, json};
+        let f = |x: Option<f64>| {
+            x.filter(|v| v.is_finite())
+                .map_or(Value::Null, |v| json!(v))
+        };
+        let stat_rows: Vec<Value> = stats
+            .iter()
+            .map(|r| {
+                json!({
+                    "strategy": r.strategy, "subset": r.subset, "metric": r.metric, "stat": r.stat,
+                    "n": r.n, "n_censored": r.n_censored,
+                    "estimate": f(r.estimate), "ci_low": f(r.ci_low), "ci_high": f(r.ci_high),
+                    "note": r.note,
+                })
+            })
+            .collect();
+        let cmp_rows: Vec<Value> = compare
+            .iter()
+            .map(|r| {
+                json!({
+                    "baseline": r.baseline, "strategy": r.strategy, "subset": r.subset, "metric": r.metric,
+                    "n_pairs": r.n_pairs, "mean_diff": f(r.mean_diff), "ci_low": f(r.ci_low), "ci_high": f(r.ci_high),
+                    "share_better": f(r.share_better), "share_better_low": f(r.share_better_low),
+                    "share_better_high": f(r.share_better_high), "share_worse": f(r.share_worse),
+                })
+            })
+            .collect();
+        let v = json!({
+            "tool": "deploysim",
+            "version": env!("CARGO_PKG_VERSION"),
+            "scenario": self.sc.name,
+            "description": self.sc.description,
+            "scenario_text": self.sc.source_text,
+            "seeds": { "base": inv.seed_base, "count": inv.seeds, "last": inv.seed_base + inv.seeds - 1 },
+            "strategies": self.per.iter().map(|p| json!({"name": p.name, "kind": p.kind})).collect::<Vec<_>>(),
+            "notes": [
+                format!("Time metrics (deploy_duration_s, detect_s, decide_s, rollback_s, recovery_s) are right-censored at the horizon: a run where the event did not happen by {} s after deploy_at is counted in n_censored.", num(self.cap)),
+                "Means of time metrics are restricted means: a censored value counts as the time left until the horizon (duration - deploy_at; for rollback_s, the time left after the decision).".to_string(),
+                "Quantiles treat censored values as larger than any observed value; a quantile that falls among them is left empty.".to_string(),
+                "95% intervals: Student t for means, Wilson for rates, distribution-free order statistics for quantiles; max has none.".to_string(),
+                "compare.csv pairs each strategy with the first listed one by seed (strategy minus baseline), over seeds where both values are observed.".to_string(),
+            ],
+            "invocation": { "command": inv.command, "jobs": inv.jobs, "out": inv.out },
+            "summary": stat_rows,
+            "compare": cmp_rows,
+        });
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    fn get(
+        &self,
+        rows: &[StatRow],
+        strategy: &str,
+        subset: &str,
+        metric: &str,
+        stat: &str,
+    ) -> Option<StatRow> {
+        rows.iter()
+            .find(|r| {
+                r.strategy == strategy && r.subset == subset && r.metric == metric && r.stat == stat
+            })
+            .cloned()
+    }
+
+    /// The terminal table and the one-line verdict.
+    pub fn table(&self) -> String {
+        let rows = self.stats();
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_header(vec![
+            "strategy",
+            "P(outage)",
+            "downtime s\nmean",
+            "blast radius\nmean",
+            "blast radius\np95",
+            "users hit\nmean",
+            "detect s\np50 faulty",
+            "rollback s\np50",
+            "deploy s\np50",
+            "extra pod·s\nmean",
+        ]);
+        let pct = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.2}%", 100.0 * v));
+        let fx = |x: Option<f64>, d: usize| x.map_or("–".to_string(), |v| format!("{v:.d$}"));
+        for p in &self.per {
+            let g = |subset: &str, metric: &str, stat: &str| {
+                self.get(&rows, &p.name, subset, metric, stat)
+            };
+            let est = |r: Option<StatRow>| r.and_then(|r| r.estimate);
+            t.add_row(vec![
+                Cell::new(&p.name),
+                Cell::new(pct(est(g("all", "p_outage", "rate"))))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(fx(est(g("all", "downtime_s", "mean")), 1))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(pct(est(g("all", "blast_radius", "mean"))))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(pct(est(g("all", "blast_radius", "p95"))))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(fx(est(g("all", "users_affected", "mean")), 0))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(fx(est(g("faulty", "detect_s", "p50")), 0))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(fx(est(g("all", "rollback_s", "p50")), 0))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(fx(est(g("all", "deploy_duration_s", "p50")), 0))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(fx(est(g("all", "extra_pod_seconds", "mean")), 0))
+                    .set_alignment(CellAlignment::Right),
+            ]);
+        }
+        let n = self.per.first().map_or(0, |p| p.recs.len());
+        let faulty = self
+            .per
+            .first()
+            .map_or(0, |p| p.recs.iter().filter(|r| r.faulty).count());
+        let mut s = format!(
+            "{} — {} seeds ({} faulty releases), {} strategies\n{t}\n",
+            self.sc.name,
+            n,
+            faulty,
+            self.per.len()
+        );
+        s.push_str(&self.verdict(&rows));
+        s
+    }
+
+    /// Which deploying strategy has the lowest mean blast radius, with paired intervals.
+    fn verdict(&self, rows: &[StatRow]) -> String {
+        let candidates: Vec<&PerStrategy> = self.per.iter().filter(|p| p.kind != "none").collect();
+        let mean_of = |name: &str, metric: &str| {
+            self.get(rows, name, "all", metric, "mean")
+                .and_then(|r| r.estimate)
+                .unwrap_or(f64::INFINITY)
+        };
+        let Some(best) = candidates.iter().min_by(|a, b| {
+            mean_of(&a.name, "blast_radius").total_cmp(&mean_of(&b.name, "blast_radius"))
+        }) else {
+            return String::new();
+        };
+        let bi = METRICS
+            .iter()
+            .position(|(m, _)| *m == "blast_radius")
+            .unwrap_or(5);
+        let ci = METRICS
+            .iter()
+            .position(|(m, _)| *m == "extra_pod_seconds")
+            .unwrap_or(16);
+        let col = |p: &PerStrategy, i: usize| -> Vec<Option<f64>> {
+            p.recs
+                .iter()
+                .map(|r| {
+                    if let Val::Obs(x) = r.vals[i] {
+                        Some(x)
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        };
+        let mut s = format!(
+            "Lowest mean blast radius: {} ({:.3}% of requests impacted).",
+            best.name,
+            100.0 * mean_of(&best.name, "blast_radius")
+        );
+        for other in candidates.iter().filter(|p| p.name != best.name) {
+            let d = stats::paired(&col(other, bi), &col(best, bi), true, 0.95);
+            let c = stats::paired(&col(other, ci), &col(best, ci), true, 0.95);
+            s.push_str(&format!(
+                "\n  vs {}: {} pp blast radius [95% CI {} .. {}], {} extra pod·s",
+                other.name,
+                signed_pp(d.mean.estimate),
+                signed_pp(d.mean.low),
+                signed_pp(d.mean.high),
+                c.mean.estimate.map_or("–".into(), |v| format!("{v:+.0}")),
+            ));
+        }
+        s.push('\n');
+        s
+    }
+}
+
+fn signed_pp(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{:+.3}", 100.0 * v))
+}
+
+/// mean, p50, p95, p99, max of one column (censoring-aware).
+fn column_stats(col: &[Val]) -> Vec<StatRow> {
+    let mut obs: Vec<f64> = col
+        .iter()
+        .filter_map(|v| if let Val::Obs(x) = v { Some(*x) } else { None })
+        .collect();
+    let caps: Vec<f64> = col
+        .iter()
+        .filter_map(|v| {
+            if let Val::Censored(c) = v {
+                Some(*c)
+            } else {
+                None
+            }
+        })
+        .collect();
+    obs.sort_by(f64::total_cmp);
+    let n_cens = caps.len() as u64;
+    let n = obs.len() as u64 + n_cens;
+    let blank = StatRow {
+        strategy: String::new(),
+        subset: String::new(),
+        metric: "",
+        stat: "",
+        n,
+        n_censored: n_cens,
+        estimate: None,
+        ci_low: None,
+        ci_high: None,
+        note: "",
+    };
+    let mut out = Vec::with_capacity(5);
+    let mean: Interval = if n_cens > 0 {
+        let all: Vec<f64> = obs.iter().copied().chain(caps.iter().copied()).collect();
+        stats::mean_ci(&all, 0.95)
+    } else {
+        stats::mean_ci(&obs, 0.95)
+    };
+    out.push(StatRow {
+        stat: "mean",
+        estimate: mean.estimate,
+        ci_low: mean.low,
+        ci_high: mean.high,
+        note: if n_cens > 0 {
+            "restricted mean: censored values count as the time left to the horizon"
+        } else {
+            ""
+        },
+        ..blank.clone()
+    });
+    for (stat, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)] {
+        let iv = stats::quantile_ci(&obs, n_cens, q, 0.95);
+        let among = iv.estimate.is_none() && n > 0;
+        out.push(StatRow {
+            stat,
+            estimate: iv.estimate,
+            ci_low: iv.low,
+            ci_high: iv.high,
+            note: if among {
+                "quantile falls among runs censored at the horizon"
+            } else {
+                ""
+            },
+            ..blank.clone()
+        });
+    }
+    out.push(StatRow {
+        stat: "max",
+        estimate: if n_cens > 0 {
+            None
+        } else {
+            obs.last().copied()
+        },
+        note: if n_cens > 0 {
+            "some runs censored at the horizon"
+        } else {
+            ""
+        },
+        ..blank
+    });
+    out
+}
