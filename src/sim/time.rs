@@ -30,7 +30,8 @@ impl SimTime {
         } else if s >= (u64::MAX / 2) as f64 / 1e6 {
             SimTime(u64::MAX / 2)
         } else {
-            SimTime((s * 1e6).round() as u64)
+            // floor(x + 0.5) rounds half up like `round` for x >= 0, without a libm call.
+            SimTime((s * 1e6 + 0.5) as u64)
         }
     }
     pub const fn micros(self) -> u64 {

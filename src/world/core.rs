@@ -632,10 +632,8 @@ impl<'a> Core<'a> {
     }
 
     fn crash(&mut self, p: u32, why: &'static str) {
-        self.fail_queue(p);
+        self.drop_requests(p);
         let pod = &mut self.pods[p as usize];
-        pod.inc += 1;
-        pod.busy = 0;
         pod.accepting = false;
         pod.app_up = false;
         // The kubelet resets the back-off after ten minutes of running.
@@ -732,13 +730,11 @@ impl<'a> Core<'a> {
 
     /// The container is gone: in-flight requests fail, the slot is freed.
     fn exit(&mut self, p: u32) {
-        self.fail_queue(p);
-        let pod = &mut self.pods[p as usize];
-        if pod.phase == Phase::Gone {
+        if self.pods[p as usize].phase == Phase::Gone {
             return;
         }
-        pod.inc += 1;
-        pod.busy = 0;
+        self.drop_requests(p);
+        let pod = &mut self.pods[p as usize];
         pod.accepting = false;
         pod.ready = false;
         pod.phase = Phase::Gone;
@@ -773,13 +769,11 @@ impl<'a> Core<'a> {
             if pod.node != n || pod.phase == Phase::Gone {
                 continue;
             }
-            self.fail_queue(i as u32);
+            self.drop_requests(i as u32);
             let pod = &mut self.pods[i];
             pod.lost = true;
             pod.accepting = false;
             pod.app_up = false;
-            pod.inc += 1;
-            pod.busy = 0;
         }
         let grace = self.now + self.sc.cluster.node_grace;
         self.q.push(grace, Ev::NodeGrace { node: n, epoch });
@@ -936,8 +930,8 @@ impl<'a> Core<'a> {
     #[inline]
     fn start_service(&mut self, p: u32, req: Req) {
         let k = self.keys(&req);
-        let pod = &self.pods[p as usize];
         let mut t = self.sc.service.service_time.sample(k.uniform(0));
+        let pod = &mut self.pods[p as usize];
         if pod.version == 1 {
             match &self.fault {
                 Some(Fault::Latency { extra }) => t += *extra,
@@ -945,18 +939,30 @@ impl<'a> Core<'a> {
                 _ => {}
             }
         }
+        let slot = match pod.free_slots.pop() {
+            Some(s) => {
+                pod.slots[s as usize] = Some(req);
+                s
+            }
+            None => {
+                pod.slots.push(Some(req));
+                pod.slots.len() as u32 - 1
+            }
+        };
         let inc = pod.inc;
-        self.q.push(self.now + t, Ev::Done { pod: p, inc, req });
+        self.q.push(self.now + t, Ev::Done { pod: p, inc, slot });
     }
 
-    pub(super) fn on_done(&mut self, p: u32, inc: u32, req: Req) {
+    pub(super) fn on_done(&mut self, p: u32, inc: u32, slot: u32) {
         let pod = &mut self.pods[p as usize];
-        let v = pod.version;
         if pod.inc != inc {
-            // The pod crashed, lost its node or was killed while serving this request.
-            self.finish(req, v, true, self.now.saturating_sub(req.arrive), true);
-            return;
+            return; // already failed when the pod crashed, lost its node or was killed
         }
+        let Some(req) = pod.slots[slot as usize].take() else {
+            return;
+        };
+        pod.free_slots.push(slot);
+        let v = pod.version;
         pod.busy -= 1;
         let next = pod.queue.pop_front();
         let latency = self.now - req.arrive;
@@ -971,6 +977,23 @@ impl<'a> Core<'a> {
                 self.exit(p);
             }
         }
+    }
+
+    /// Every request the pod holds fails now (crash, node loss, kill); pending events of
+    /// the pod's old incarnation are ignored from here on.
+    fn drop_requests(&mut self, p: u32) {
+        self.fail_queue(p);
+        let v = self.pods[p as usize].version;
+        for s in 0..self.pods[p as usize].slots.len() {
+            if let Some(r) = self.pods[p as usize].slots[s].take() {
+                self.finish(r, v, true, self.now.saturating_sub(r.arrive), true);
+            }
+        }
+        let pod = &mut self.pods[p as usize];
+        pod.free_slots.clear();
+        pod.free_slots.extend((0..pod.slots.len() as u32).rev());
+        pod.busy = 0;
+        pod.inc += 1;
     }
 
     #[inline]

@@ -13,7 +13,6 @@ use crate::metrics::{Decisions, Outcome, RunRow};
 use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
 use crate::sim::SimTime;
 use crate::strategy::Controller;
-use pod::Req;
 
 pub use self::core::{Core, Counts, DeployPhase};
 pub use traffic::UserTable;
@@ -23,7 +22,7 @@ pub use traffic::UserTable;
 pub enum Ev {
     Arrival,
     Retry { user: u32, attempt: u8 },
-    Done { pod: u32, inc: u32, req: Req },
+    Done { pod: u32, inc: u32, slot: u32 },
     Pulled { pod: u32, inc: u32 },
     PullFailed { pod: u32, inc: u32 },
     PullRetry { pod: u32, inc: u32 },
@@ -165,7 +164,7 @@ pub fn run(
         core.now = t;
         match ev {
             Ev::Arrival => core.on_arrival(),
-            Ev::Done { pod, inc, req } => core.on_done(pod, inc, req),
+            Ev::Done { pod, inc, slot } => core.on_done(pod, inc, slot),
             Ev::Retry { user, attempt } => core.on_retry(user, attempt),
             Ev::Probe { pod, inc } => core.on_probe(pod, inc),
             Ev::Pulled { pod, inc } => core.on_pulled(pod, inc),

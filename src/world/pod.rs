@@ -56,6 +56,9 @@ pub struct Pod {
     pub terminating: bool,
     pub busy: u32,
     pub queue: VecDeque<Req>,
+    /// Requests in service, by worker slot (`Ev::Done` names the slot).
+    pub slots: Vec<Option<Req>>,
+    pub free_slots: Vec<u32>,
     pub probe_ok: u32,
     pub probe_fail: u32,
     pub app_up: bool,
@@ -85,6 +88,8 @@ impl Pod {
             terminating: false,
             busy: 0,
             queue: VecDeque::new(),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
             probe_ok: 0,
             probe_fail: 0,
             app_up: false,
