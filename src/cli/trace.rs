@@ -102,11 +102,14 @@ const MILESTONES: [&str; 14] = [
     "node_up",
 ];
 
+/// What must change for the text timeline to print a new line.
+type RowKey = (&'static str, u32, u32, u32, u32, u32, i64, bool);
+
 /// A compact, readable timeline: a line when the state changes, milestones inline,
 /// quiet stretches folded.
 pub fn text_timeline(sc: &Scenario, tr: &Trace) -> String {
     let mut s = String::new();
-    let mut last_key: Option<(String, u32, u32, u32, u32, u32, i64, bool)> = None;
+    let mut last_key: Option<RowKey> = None;
     let mut ev = tr
         .events
         .iter()
@@ -130,7 +133,7 @@ pub fn text_timeline(sc: &Scenario, tr: &Trace) -> String {
         let bad = row.success_ratio.is_some_and(|r| r < sc.slo.success)
             || (row.requests == 0 && x.lb_old + x.lb_new == 0);
         let key = (
-            x.phase.name().to_string(),
+            x.phase.name(),
             x.old.active,
             x.new.active,
             x.old.ready,

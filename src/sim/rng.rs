@@ -110,6 +110,7 @@ impl Stream {
 
 /// The standard normal quantile function, Wichura's AS 241 (PPND16), accurate to
 /// about 1e-16 relative error. Written from the published algorithm.
+#[allow(clippy::inconsistent_digit_grouping, clippy::excessive_precision)]
 pub fn normal_quantile(p: f64) -> f64 {
     if p <= 0.0 {
         return f64::NEG_INFINITY;

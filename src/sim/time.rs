@@ -83,8 +83,8 @@ impl fmt::Display for SimTime {
         if us == 0 {
             return write!(f, "0s");
         }
-        if us % 1_000_000 != 0 {
-            if us % 1_000 == 0 {
+        if !us.is_multiple_of(1_000_000) {
+            if us.is_multiple_of(1_000) {
                 return write!(f, "{}ms", us / 1_000);
             }
             return write!(f, "{}us", us);
