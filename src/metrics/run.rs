@@ -55,6 +55,9 @@ pub struct RunRow {
     pub latency_p50_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
     pub false_rollback: bool,
+    /// Requests since t0 that waited in a pod's queue (not in `runs.csv`; the queueing
+    /// validity test compares its share with Erlang C).
+    pub waited_requests: u64,
 }
 
 /// Controller-side facts the collector cannot see, passed in at the horizon.
@@ -95,6 +98,7 @@ pub struct Collector {
     pods_since: SimTime,
     extra_pod_us: u128,
     last_new_request: Option<SimTime>,
+    waited: u64,
 }
 
 impl Collector {
@@ -133,6 +137,7 @@ impl Collector {
             pods_since: SimTime::ZERO,
             extra_pod_us: 0,
             last_new_request: None,
+            waited: 0,
         }
     }
 
@@ -187,6 +192,12 @@ impl Collector {
             // Saturate rather than fail on a pathological latency beyond the bounds.
             let _ = self.hist.record(us.min(7_200_000_000));
         }
+    }
+
+    /// A request that arrived at `arrive` had to wait for a worker.
+    #[inline]
+    pub fn waited(&mut self, arrive: SimTime) {
+        self.waited += (arrive >= self.t0) as u64;
     }
 
     #[inline]
@@ -335,6 +346,7 @@ impl Collector {
             latency_p50_ms: has_lat.then(|| self.hist.value_at_quantile(0.5) as f64 / 1e3),
             latency_p99_ms: has_lat.then(|| self.hist.value_at_quantile(0.99) as f64 / 1e3),
             false_rollback,
+            waited_requests: self.waited,
         }
     }
 }

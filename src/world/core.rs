@@ -905,6 +905,7 @@ impl<'a> Core<'a> {
             self.start_service(p, req);
         } else if pod.queue.len() < limit {
             pod.queue.push_back(req);
+            self.metrics.waited(req.arrive);
         } else {
             self.finish(req, v, true, SimTime::ZERO, true);
         }
