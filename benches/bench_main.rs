@@ -1,0 +1,83 @@
+//! Criterion benches (issue 8): the event queue alone (hold model), one request-level
+//! run of the default scenario per strategy, and a 200-seed sweep at 1 and 2 jobs.
+//! Run: `cargo bench --bench bench_main`; numbers are recorded in docs/performance.md.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use deploysim::scenario::{self, Strategy};
+use deploysim::sim::rng::{Purpose, Stream};
+use deploysim::sim::{EventQueue, SimTime};
+use deploysim::world::{self, UserTable};
+use std::hint::black_box;
+
+/// Hold model: ~10^5 pending events; each operation pops the earliest and pushes one
+/// at a random later time (exponential increment, mean 1 s).
+fn queue_hold(c: &mut Criterion) {
+    let mut g = c.benchmark_group("event_queue");
+    let pending = 100_000;
+    let ops = 1_000_000u64;
+    g.throughput(Throughput::Elements(ops));
+    g.bench_function("hold_1e5_pending", |b| {
+        let mut s = Stream::new(1, Purpose::Arrivals, 0);
+        let mut q: EventQueue<u32> = EventQueue::with_capacity(pending + 1);
+        for i in 0..pending {
+            q.push(SimTime::from_secs_f64(s.exp1()), i as u32);
+        }
+        b.iter(|| {
+            for _ in 0..ops {
+                let (t, e) = q.pop().expect("queue never empties");
+                q.push(t + SimTime::from_secs_f64(s.exp1()), e);
+            }
+            black_box(q.len())
+        })
+    });
+    g.finish();
+}
+
+fn default_scenario() -> scenario::Scenario {
+    scenario::parse(scenario::DEFAULT_TOML, "default.toml").expect("default scenario parses").scenario
+}
+
+/// One run per strategy; throughput in simulated requests (the whole horizon).
+fn one_run(c: &mut Criterion) {
+    let sc = default_scenario();
+    let users = UserTable::new(&sc.traffic);
+    let mut g = c.benchmark_group("request_level_run");
+    g.sample_size(20);
+    let mut strategies = sc.strategies.clone();
+    if !strategies.iter().any(|s| s.name == "none") {
+        strategies.push(Strategy::none());
+    }
+    for s in &strategies {
+        let r = world::run(&sc, &users, s, 1, false).row;
+        // Requests since deploy_at scaled to the whole horizon.
+        let per_run = r.requests as f64 * sc.duration.secs_f64() / (sc.duration - sc.deploy_at).secs_f64();
+        g.throughput(Throughput::Elements(per_run as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(&s.name), s, |b, s| {
+            b.iter(|| black_box(world::run(&sc, &users, s, 1, false).row.requests))
+        });
+    }
+    g.finish();
+}
+
+/// The sweep engine over 200 seeds of every strategy, at 1 and 2 jobs.
+fn sweep(c: &mut Criterion) {
+    let sc = default_scenario();
+    let mut g = c.benchmark_group("sweep_200_seeds");
+    g.sample_size(10);
+    let seeds = 200u64;
+    g.throughput(Throughput::Elements(seeds * sc.strategies.len() as u64));
+    for jobs in [1usize, 2] {
+        g.bench_with_input(BenchmarkId::new("jobs", jobs), &jobs, |b, &jobs| {
+            b.iter(|| {
+                let mut n = 0u64;
+                deploysim::sweep::sweep(&sc, &sc.strategies, 0, seeds, jobs, &|_| {}, &mut |_, o| n += o.row.requests)
+                    .expect("thread pool");
+                black_box(n)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, queue_hold, one_run, sweep);
+criterion_main!(benches);
