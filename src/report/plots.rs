@@ -211,6 +211,12 @@ fn header<DB: DrawingBackend>(
     Ok(body)
 }
 
+/// A tick label without a pointless ".0": plotters prints 20.0 for a count of 20.
+fn tick(v: &f64) -> String {
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// A sensible upper axis bound for data whose largest value is `max`.
 fn upper_bound(max: f64) -> f64 {
     if max.is_finite() && max > 0.0 {
@@ -400,6 +406,7 @@ impl BoxPlot {
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(0)
+            .y_label_formatter(&tick)
             .light_line_style(RGBColor(235, 235, 235))
             .y_desc(self.y_desc.as_str())
             .label_style(text(13.0, INK))
@@ -535,6 +542,8 @@ impl Scatter {
         chart
             .configure_mesh()
             .light_line_style(RGBColor(235, 235, 235))
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .x_desc("mean extra pod-seconds per run (cost)")
             .y_desc("mean blast radius, % of requests (risk)")
             .label_style(text(13.0, INK))
@@ -826,11 +835,12 @@ impl Timeline {
             let mut mesh = chart.configure_mesh();
             mesh.light_line_style(RGBColor(238, 238, 238))
                 .y_labels(4)
+                .y_label_formatter(&tick)
                 .y_desc(y_desc)
                 .label_style(text(12.0, INK))
                 .axis_desc_style(text(13.0, INK));
             if last {
-                mesh.x_desc("time (s)");
+                mesh.x_desc("time (s)").x_label_formatter(&tick);
             } else {
                 mesh.x_label_formatter(&blank);
             }
