@@ -198,7 +198,6 @@ tbody tr:hover { background: #fafaf6; }
 .reading { background: #fff; border-left: 4px solid #0072b2; padding: 8px 12px; margin: .6rem 0; }
 figure { margin: 1rem 0 1.6rem; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px; }
 figure svg { display: block; width: 100%; height: auto; }
-figcaption { font-weight: 600; margin: 0 0 4px 6px; }
 footer { margin-top: 2rem; color: #777; font-size: .85rem; }
 ";
 
@@ -212,12 +211,8 @@ fn figure(page: &mut String, title: &str, svg: &str) {
             &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(title)),
             1,
         );
-    let _ = writeln!(
-        page,
-        "<figure>\n<figcaption>{}</figcaption>\n{}</figure>",
-        escape(title),
-        svg
-    );
+    // The drawing carries its own title (the same files stand alone), so no caption.
+    let _ = writeln!(page, "<figure>\n{svg}</figure>");
 }
 
 /// How a summary statistic is shown.
@@ -259,7 +254,7 @@ const COLUMNS: [(&str, &str, &str, Unit); 9] = [
 fn results_table(page: &mut String, strategies: &[String], summary: &Summary) {
     page.push_str("<section>\n<h2>Results by strategy</h2>\n");
     page.push_str(
-        "<p class=\"meta\">Over all runs; 95% confidence intervals below each value. \
+        "<p class=\"meta\">Over all runs; the 95% confidence interval is below each value. \
          Times are seconds after the deploy starts; a dash means the moment never came \
          (or does not apply) in enough runs.</p>\n",
     );
@@ -276,7 +271,7 @@ fn results_table(page: &mut String, strategies: &[String], summary: &Summary) {
             match cell.and_then(|s| s.estimate) {
                 Some(v) => {
                     page.push_str(&escape(&show(v, unit)));
-                    if let Some(ci) = cell.and_then(|s| interval(s, unit)) {
+                    if let Some(ci) = cell.and_then(|s| bounds(s, unit)) {
                         let _ = write!(page, "<span class=\"ci\">{}</span>", escape(&ci));
                     }
                 }
@@ -432,19 +427,19 @@ fn ci_clause(stat: Option<Stat>, unit: Unit) -> String {
 
 /// "95% CI a–b" when both bounds are present.
 fn interval(stat: Stat, unit: Unit) -> Option<String> {
+    bounds(stat, unit).map(|b| format!("95% CI {b}"))
+}
+
+/// "a–b" with the unit once, when both bounds are present.
+fn bounds(stat: Stat, unit: Unit) -> Option<String> {
     let (lo, hi) = (stat.ci_low?, stat.ci_high?);
     Some(match unit {
-        Unit::Percent => format!("95% CI {}–{}%", number(lo * 100.0), number(hi * 100.0)),
-        Unit::Seconds => {
-            let (lo, lo_unit) = duration_parts(lo);
-            let (hi, hi_unit) = duration_parts(hi);
-            if lo_unit == hi_unit {
-                format!("95% CI {lo}–{hi} {hi_unit}")
-            } else {
-                format!("95% CI {lo} {lo_unit}–{hi} {hi_unit}")
-            }
+        Unit::Percent => format!("{}–{}%", number(lo * 100.0), number(hi * 100.0)),
+        Unit::Seconds if lo.abs() < 120.0 && hi.abs() < 120.0 => {
+            format!("{}–{} s", number(lo), number(hi))
         }
-        Unit::Count => format!("95% CI {}–{}", number(lo), number(hi)),
+        Unit::Seconds => format!("{}–{}", duration(lo), duration(hi)),
+        Unit::Count => format!("{}–{}", number(lo), number(hi)),
     })
 }
 
@@ -456,20 +451,21 @@ fn show(value: f64, unit: Unit) -> String {
     }
 }
 
-/// Seconds as a reader would say them: "42 s", "3.5 min", "1.2 h".
+/// Seconds as a reader would say them: "42 s", "3 min 20 s", "1.2 h".
 fn duration(seconds: f64) -> String {
-    let (value, unit) = duration_parts(seconds);
-    format!("{value} {unit}")
-}
-
-fn duration_parts(seconds: f64) -> (String, &'static str) {
     let abs = seconds.abs();
     if abs < 120.0 {
-        (number(seconds), "s")
+        format!("{} s", number(seconds))
     } else if abs < 7200.0 {
-        (number(seconds / 60.0), "min")
+        let total = seconds.round() as i64;
+        let (minutes, rest) = (total / 60, (total % 60).abs());
+        if rest == 0 {
+            format!("{minutes} min")
+        } else {
+            format!("{minutes} min {rest} s")
+        }
     } else {
-        (number(seconds / 3600.0), "h")
+        format!("{} h", number(seconds / 3600.0))
     }
 }
 
@@ -631,7 +627,8 @@ mod tests {
             assert_eq!(number(value), expected, "{value}");
         }
         assert_eq!(duration(42.0), "42 s");
-        assert_eq!(duration(330.0), "5.5 min");
+        assert_eq!(duration(330.0), "5 min 30 s");
+        assert_eq!(duration(120.2), "2 min");
         assert_eq!(duration(9000.0), "2.5 h");
         assert_eq!(
             escape(r#"<a href="x">'&'</a>"#),

@@ -204,9 +204,9 @@ fn header<DB: DrawingBackend>(
     height: u32,
 ) -> Result<DrawingArea<DB, Shift>, DrawError> {
     let (head, body) = root.split_vertically(height);
-    head.draw_text(title, &text(20.0, INK), (16, 10))?;
+    head.draw_text(title, &text(22.0, INK), (16, 8))?;
     if !subtitle.is_empty() {
-        head.draw_text(subtitle, &text(13.0, MUTED), (16, 36))?;
+        head.draw_text(subtitle, &text(15.0, MUTED), (16, 36))?;
     }
     Ok(body)
 }
@@ -409,14 +409,14 @@ impl BoxPlot {
             .y_label_formatter(&tick)
             .light_line_style(RGBColor(235, 235, 235))
             .y_desc(self.y_desc.as_str())
-            .label_style(text(13.0, INK))
-            .axis_desc_style(text(14.0, INK))
+            .label_style(text(14.0, INK))
+            .axis_desc_style(text(15.0, INK))
             .draw()?;
         // The categories are drawn by hand: a numeric axis would put ticks between them.
         let below = Pos::new(HPos::Center, VPos::Top);
         for (i, group) in self.groups.iter().enumerate() {
             let (x, y) = chart.backend_coord(&(i as f64, 0.0));
-            root.draw_text(&group.label, &text(14.0, INK).pos(below), (x, y + 10))?;
+            root.draw_text(&group.label, &text(15.0, INK).pos(below), (x, y + 10))?;
         }
         let (x0, y0) = chart.backend_coord(&(n as f64 / 2.0 - 0.5, 0.0));
         root.draw_text("strategy", &text(14.0, MUTED).pos(below), (x0, y0 + 32))?;
@@ -427,7 +427,7 @@ impl BoxPlot {
             chart.draw_series(std::iter::once(Text::new(
                 count,
                 (x, y_max * 0.985),
-                text(12.0, MUTED).pos(top),
+                text(13.0, MUTED).pos(top),
             )))?;
             let Some(s) = &group.stats else {
                 let centre = Pos::new(HPos::Center, VPos::Center);
@@ -546,8 +546,8 @@ impl Scatter {
             .y_label_formatter(&tick)
             .x_desc("mean extra pod-seconds per run (cost)")
             .y_desc("mean blast radius, % of requests (risk)")
-            .label_style(text(13.0, INK))
-            .axis_desc_style(text(14.0, INK))
+            .label_style(text(14.0, INK))
+            .axis_desc_style(text(15.0, INK))
             .draw()?;
         for p in &self.points {
             let line = p.color.stroke_width(2);
@@ -781,8 +781,8 @@ impl Timeline {
                 vec![(x, 22), (x + 22, 22)],
                 color.stroke_width(3),
             ))?;
-            root.draw_text(label, &text(13.0, INK), (x + 28, 15))?;
-            x += 28 + root.estimate_text_size(label, &text(13.0, INK))?.0 as i32 + 24;
+            root.draw_text(label, &text(14.0, INK), (x + 28, 15))?;
+            x += 28 + root.estimate_text_size(label, &text(14.0, INK))?.0 as i32 + 24;
         }
         // Reserve a row per marker so labels of close moments never overlap.
         let strip_height = 18 * self.markers.len().max(1) as u32 + 6;
@@ -837,8 +837,8 @@ impl Timeline {
                 .y_labels(4)
                 .y_label_formatter(&tick)
                 .y_desc(y_desc)
-                .label_style(text(12.0, INK))
-                .axis_desc_style(text(13.0, INK));
+                .label_style(text(13.0, INK))
+                .axis_desc_style(text(14.0, INK));
             if last {
                 mesh.x_desc("time (s)").x_label_formatter(&tick);
             } else {
@@ -878,7 +878,7 @@ impl Timeline {
     ) -> Drawn {
         let (strip_x, strip_y) = strip.get_pixel_range();
         for (row, (m, &x)) in self.markers.iter().zip(marker_px).enumerate() {
-            let style = text(13.0, m.color);
+            let style = text(14.0, m.color);
             let label = format!("{} ({:.0} s)", m.label, m.t);
             let (w, _) = strip.estimate_text_size(&label, &style)?;
             // Coordinates of a shifted area are relative to its top left corner.
