@@ -193,6 +193,8 @@ table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { padding: 6px 10px; text-align: right; border-bottom: 1px solid #eee; vertical-align: top; }
 th { background: #f0f0ee; font-weight: 600; font-size: .82rem; line-height: 1.25; }
 th:first-child, td:first-child { text-align: left; white-space: nowrap; }
+table.plain th, table.plain td { text-align: left; }
+table.plain .num { text-align: right; }
 td .ci { display: block; color: #777; font-size: .75rem; white-space: nowrap; }
 tbody tr:hover { background: #fafaf6; }
 .reading { background: #fff; border-left: 4px solid #0072b2; padding: 8px 12px; margin: .6rem 0; }
@@ -294,9 +296,19 @@ fn compare_table(page: &mut String, compare: &Table, baseline: Option<&str>) {
             escape(baseline)
         );
     }
-    page.push_str("<div class=\"table-wrap\"><table>\n<thead><tr>");
-    for header in &compare.headers {
-        let _ = write!(page, "<th>{}</th>", escape(header));
+    // A column whose filled cells are all numbers is right-aligned, text left-aligned.
+    let numeric: Vec<bool> = (0..compare.headers.len())
+        .map(|col| {
+            compare.rows().iter().all(|row| {
+                let cell = compare.text(row, col);
+                cell.is_empty() || cell.parse::<f64>().is_ok()
+            })
+        })
+        .collect();
+    let class = |col: usize| if numeric[col] { " class=\"num\"" } else { "" };
+    page.push_str("<div class=\"table-wrap\"><table class=\"plain\">\n<thead><tr>");
+    for (col, header) in compare.headers.iter().enumerate() {
+        let _ = write!(page, "<th{}>{}</th>", class(col), escape(header));
     }
     page.push_str("</tr></thead>\n<tbody>\n");
     for row in compare.rows() {
@@ -307,7 +319,7 @@ fn compare_table(page: &mut String, compare: &Table, baseline: Option<&str>) {
                 Ok(v) if !raw.chars().all(|c| c.is_ascii_digit() || c == '-') => number(v),
                 _ => raw.to_string(),
             };
-            let _ = write!(page, "<td>{}</td>", escape(&shown));
+            let _ = write!(page, "<td{}>{}</td>", class(col), escape(&shown));
         }
         page.push_str("</tr>\n");
     }
@@ -558,7 +570,10 @@ mod tests {
             assert!(html.contains(&format!("<h2>{section}</h2>")), "{section}");
         }
         // compare.csv is rendered column for column, numbers shortened.
-        assert!(html.contains("<th>share_better</th>") && html.contains("<td>-0.0123</td>"));
+        assert!(html.contains("<th class=\"num\">share_better</th>"));
+        assert!(
+            html.contains("<td class=\"num\">-0.0123</td>") && html.contains("<td>canary</td>")
+        );
         // Each inlined SVG is itself well-formed.
         for svg in html.split("<svg").skip(1) {
             let end = svg.find("</svg>").expect("closed svg") + "</svg>".len();

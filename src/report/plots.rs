@@ -217,6 +217,13 @@ fn tick(v: &f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// An axis range from `lo` to `hi` with room on both sides, so a point at zero does not
+/// sit on the axis line.
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    let top = upper_bound(hi);
+    lo - (top - lo) * 0.03..top
+}
+
 /// A sensible upper axis bound for data whose largest value is `max`.
 fn upper_bound(max: f64) -> f64 {
     if max.is_finite() && max > 0.0 {
@@ -394,7 +401,7 @@ impl BoxPlot {
                 .filter_map(|g| g.stats.as_ref())
                 .map(|s| s.p95.max(s.mean))
                 .fold(0.0, f64::max),
-        ) * 1.08;
+        );
         let mut chart = ChartBuilder::on(&body)
             .margin_left(12)
             .margin_right(24)
@@ -407,28 +414,23 @@ impl BoxPlot {
             .disable_x_mesh()
             .x_labels(0)
             .y_label_formatter(&tick)
-            .light_line_style(RGBColor(235, 235, 235))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(242, 242, 242))
             .y_desc(self.y_desc.as_str())
             .label_style(text(14.0, INK))
             .axis_desc_style(text(15.0, INK))
             .draw()?;
-        // The categories are drawn by hand: a numeric axis would put ticks between them.
+        // The categories are drawn by hand (a numeric axis would put ticks between
+        // them), each with its sample size underneath.
         let below = Pos::new(HPos::Center, VPos::Top);
         for (i, group) in self.groups.iter().enumerate() {
             let (x, y) = chart.backend_coord(&(i as f64, 0.0));
             root.draw_text(&group.label, &text(15.0, INK).pos(below), (x, y + 10))?;
+            let count = format!("n = {}", group.n);
+            root.draw_text(&count, &text(13.0, MUTED).pos(below), (x, y + 30))?;
         }
-        let (x0, y0) = chart.backend_coord(&(n as f64 / 2.0 - 0.5, 0.0));
-        root.draw_text("strategy", &text(14.0, MUTED).pos(below), (x0, y0 + 32))?;
         for (i, group) in self.groups.iter().enumerate() {
             let x = i as f64;
-            let count = format!("n = {}", group.n);
-            let top = Pos::new(HPos::Center, VPos::Top);
-            chart.draw_series(std::iter::once(Text::new(
-                count,
-                (x, y_max * 0.985),
-                text(13.0, MUTED).pos(top),
-            )))?;
             let Some(s) = &group.stats else {
                 let centre = Pos::new(HPos::Center, VPos::Center);
                 chart.draw_series(std::iter::once(Text::new(
@@ -538,10 +540,11 @@ impl Scatter {
             .margin_bottom(8)
             .x_label_area_size(48)
             .y_label_area_size(72)
-            .build_cartesian_2d(x_lo..upper_bound(x_hi), y_lo..upper_bound(y_hi))?;
+            .build_cartesian_2d(padded(x_lo, x_hi), padded(y_lo, y_hi))?;
         chart
             .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(242, 242, 242))
             .x_label_formatter(&tick)
             .y_label_formatter(&tick)
             .x_desc("mean extra pod-seconds per run (cost)")
@@ -833,7 +836,8 @@ impl Timeline {
                 .build_cartesian_2d(t_min..t_max, 0.0..y_max)?;
             let blank = |_: &f64| String::new();
             let mut mesh = chart.configure_mesh();
-            mesh.light_line_style(RGBColor(238, 238, 238))
+            mesh.max_light_lines(1)
+                .light_line_style(RGBColor(242, 242, 242))
                 .y_labels(4)
                 .y_label_formatter(&tick)
                 .y_desc(y_desc)
