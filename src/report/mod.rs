@@ -12,7 +12,18 @@ mod fixture;
 pub mod html;
 pub mod plots;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Everything `deploysim report DIR` produces: the run plots, the timeline when the
+/// directory holds a trace, and `report.html`. Returns the files written, the page last.
+pub fn render_report(dir: &Path, format: PlotFormat) -> Result<Vec<PathBuf>, ReportError> {
+    let mut written = plots::render_run_plots(dir, format)?;
+    if dir.join("timeline.csv").exists() {
+        written.push(plots::render_trace_plot(dir, format)?);
+    }
+    written.push(html::render_html(dir)?);
+    Ok(written)
+}
 
 /// Image format of the plot files. The HTML report always inlines SVG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,4 +77,37 @@ pub enum ReportError {
     Empty { path: PathBuf },
     #[error("{}: cannot draw: {message}", path.display())]
     Draw { path: PathBuf, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fixture::ResultsDir;
+
+    #[test]
+    fn report_re_renders_everything_from_the_files() {
+        let dir = ResultsDir::full("all");
+        let written = render_report(dir.as_path(), PlotFormat::Svg).expect("render");
+        let names: Vec<_> = written
+            .iter()
+            .map(|p| {
+                p.strip_prefix(dir.as_path())
+                    .expect("inside dir")
+                    .to_owned()
+            })
+            .collect();
+        let expected = [
+            "blast_radius.svg",
+            "downtime.svg",
+            "rollback.svg",
+            "cost_risk.svg",
+            "timeline.svg",
+            "report.html",
+        ];
+        assert_eq!(names, expected.map(PathBuf::from));
+        // Rendering twice gives the same bytes: the report is a function of the files.
+        let first = dir.read("report.html");
+        render_report(dir.as_path(), PlotFormat::Svg).expect("render again");
+        assert_eq!(first, dir.read("report.html"));
+    }
 }
