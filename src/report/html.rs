@@ -192,7 +192,9 @@ details summary { cursor: pointer; color: #245; margin: .4rem 0; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { padding: 6px 10px; text-align: right; border-bottom: 1px solid #eee; vertical-align: top; }
 th { background: #f0f0ee; font-weight: 600; font-size: .82rem; line-height: 1.25; }
-th:first-child, td:first-child { text-align: left; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; white-space: nowrap;
+  position: sticky; left: 0; background: #fff; }
+th:first-child { background: #f0f0ee; }
 table.plain th, table.plain td { text-align: left; }
 table.plain .num { text-align: right; }
 td .ci { display: block; color: #777; font-size: .75rem; white-space: nowrap; }
