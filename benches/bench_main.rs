@@ -34,7 +34,9 @@ fn queue_hold(c: &mut Criterion) {
 }
 
 fn default_scenario() -> scenario::Scenario {
-    scenario::parse(scenario::DEFAULT_TOML, "default.toml").expect("default scenario parses").scenario
+    scenario::parse(scenario::DEFAULT_TOML, "default.toml")
+        .expect("default scenario parses")
+        .scenario
 }
 
 /// One run per strategy; throughput in simulated requests (the whole horizon).
@@ -50,7 +52,8 @@ fn one_run(c: &mut Criterion) {
     for s in &strategies {
         let r = world::run(&sc, &users, s, 1, false).row;
         // Requests since deploy_at scaled to the whole horizon.
-        let per_run = r.requests as f64 * sc.duration.secs_f64() / (sc.duration - sc.deploy_at).secs_f64();
+        let per_run =
+            r.requests as f64 * sc.duration.secs_f64() / (sc.duration - sc.deploy_at).secs_f64();
         g.throughput(Throughput::Elements(per_run as u64));
         g.bench_with_input(BenchmarkId::from_parameter(&s.name), s, |b, s| {
             b.iter(|| black_box(world::run(&sc, &users, s, 1, false).row.requests))
@@ -70,8 +73,16 @@ fn sweep(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("jobs", jobs), &jobs, |b, &jobs| {
             b.iter(|| {
                 let mut n = 0u64;
-                deploysim::sweep::sweep(&sc, &sc.strategies, 0, seeds, jobs, &|_| {}, &mut |_, o| n += o.row.requests)
-                    .expect("thread pool");
+                deploysim::sweep::sweep(
+                    &sc,
+                    &sc.strategies,
+                    0,
+                    seeds,
+                    jobs,
+                    &|_| {},
+                    &mut |_, o| n += o.row.requests,
+                )
+                .expect("thread pool");
                 black_box(n)
             })
         });

@@ -47,6 +47,24 @@ pub struct RunArgs {
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,
+    /// Image format of the plot files (report.html always inlines SVG)
+    #[arg(long, value_enum, default_value_t = PlotArg::Svg)]
+    pub plots: PlotArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlotArg {
+    Svg,
+    Png,
+}
+
+impl PlotArg {
+    pub fn format(self) -> crate::report::PlotFormat {
+        match self {
+            PlotArg::Svg => crate::report::PlotFormat::Svg,
+            PlotArg::Png => crate::report::PlotFormat::Png,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -62,6 +80,9 @@ pub struct TraceArgs {
     /// Output directory (default: results/<scenario name>/trace-<strategy>-<seed>/)
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Image format of timeline plot
+    #[arg(long, value_enum, default_value_t = PlotArg::Svg)]
+    pub plots: PlotArg,
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,4 +100,11 @@ pub enum Command {
     Example,
     /// List the bundled scenarios
     List,
+    /// Re-render the plots and report.html of an existing results directory
+    Report {
+        dir: PathBuf,
+        /// Image format of the plot files
+        #[arg(long, value_enum, default_value_t = PlotArg::Svg)]
+        plots: PlotArg,
+    },
 }

@@ -63,6 +63,24 @@ fn dispatch(cli: Cli, line: &[String]) -> Result<u8, Failure> {
             print!("{}", scenario::DEFAULT_TOML);
             Ok(0)
         }
+        Command::Report { dir, plots } => {
+            if !dir.join("runs.csv").exists() && !dir.join("timeline.csv").exists() {
+                return Err(Failure::input(format!(
+                    "error: {}: not a results directory (no runs.csv or timeline.csv)",
+                    dir.display()
+                )));
+            }
+            let written = if dir.join("runs.csv").exists() {
+                crate::report::render_report(&dir, plots.format())
+            } else {
+                crate::report::plots::render_trace_plot(&dir, plots.format()).map(|p| vec![p])
+            }
+            .map_err(report_failure)?;
+            for p in written {
+                println!("wrote {}", p.display());
+            }
+            Ok(0)
+        }
         Command::List => {
             for (name, text) in scenario::bundled() {
                 let desc = scenario::parse(text, name)
@@ -138,6 +156,13 @@ pub fn write_dir_atomically(
         std::fs::remove_dir_all(out).map_err(|e| Failure::io(out, e))?;
     }
     std::fs::rename(&tmp, out).map_err(|e| Failure::io(out, e))
+}
+
+pub fn report_failure(e: crate::report::ReportError) -> Failure {
+    Failure {
+        code: 2,
+        message: format!("error: {e}"),
+    }
 }
 
 /// Opens a buffered file for writing inside a results directory.

@@ -3,7 +3,7 @@
 use super::args::{Format, RunArgs};
 use super::trace::find_strategy;
 use super::{Failure, create, load_scenario, write_dir_atomically};
-use crate::report::csv;
+use crate::report::files;
 use crate::report::summary::{Invocation, Summary};
 use crate::scenario::Strategy;
 use crate::sweep::sweep;
@@ -69,7 +69,7 @@ pub fn run(a: RunArgs, line: &[String]) -> Result<u8, Failure> {
         let p = tmp.join("runs.csv");
         let mut w = create(&p)?;
         let ioerr = |e| Failure::io(&tmp.join("runs.csv"), e);
-        csv::write_runs_header(&mut w).map_err(ioerr)?;
+        files::write_runs_header(&mut w).map_err(ioerr)?;
         let mut write_err = None;
         let progress = |n| bar.inc(n);
         sweep(
@@ -81,7 +81,7 @@ pub fn run(a: RunArgs, line: &[String]) -> Result<u8, Failure> {
             &progress,
             &mut |s, o| {
                 if write_err.is_none()
-                    && let Err(e) = csv::write_run(&mut w, &sc.name, s.kind.name(), &o.row)
+                    && let Err(e) = files::write_run(&mut w, &sc.name, s.kind.name(), &o.row)
                 {
                     write_err = Some(e);
                 }
@@ -94,7 +94,9 @@ pub fn run(a: RunArgs, line: &[String]) -> Result<u8, Failure> {
         }
         w.flush().map_err(ioerr)?;
         bar.finish_and_clear();
-        summary.write_all(tmp, &invocation)
+        summary.write_all(tmp, &invocation)?;
+        crate::report::render_report(tmp, a.plots.format()).map_err(super::report_failure)?;
+        Ok(())
     })?;
     match a.format {
         Format::Table => {

@@ -2,7 +2,7 @@
 
 use super::args::TraceArgs;
 use super::{Failure, create, load_scenario, write_dir_atomically};
-use crate::report::csv;
+use crate::report::files;
 use crate::scenario::{Scenario, Strategy};
 use crate::world::{self, TimelineRow, Trace, TraceEvent, UserTable};
 use std::io::Write;
@@ -45,14 +45,17 @@ pub fn trace(a: TraceArgs) -> Result<u8, Failure> {
     write_dir_atomically(&dir, |tmp| {
         let p = tmp.join("timeline.csv");
         let mut w = create(&p)?;
-        csv::write_timeline(&mut w, &tr.timeline)
+        files::write_timeline(&mut w, &tr.timeline)
             .and_then(|_| w.flush())
             .map_err(|e| Failure::io(&p, e))?;
         let p = tmp.join("events.csv");
         let mut w = create(&p)?;
-        csv::write_events(&mut w, &tr.events)
+        files::write_events(&mut w, &tr.events)
             .and_then(|_| w.flush())
             .map_err(|e| Failure::io(&p, e))?;
+        drop(w);
+        crate::report::plots::render_trace_plot(tmp, a.plots.format())
+            .map_err(super::report_failure)?;
         Ok(())
     })?;
     let r = &out.row;
@@ -74,7 +77,10 @@ pub fn trace(a: TraceArgs) -> Result<u8, Failure> {
         r.downtime_s,
         r.users_affected
     );
-    println!("wrote {}/timeline.csv and events.csv", dir.display());
+    println!(
+        "wrote {}/timeline.csv, events.csv and the timeline plot",
+        dir.display()
+    );
     println!(
         "reproduce: deploysim trace {} --strategy {} --seed {}",
         a.scenario.display(),

@@ -4,7 +4,7 @@
 //! Keeps one small record per run (not per request) and merged latency histograms,
 //! so memory grows only with seeds × strategies. Statistics come from `crate::stats`.
 
-use super::csv::{field, num, opt};
+use super::files::{field, num, opt};
 use crate::cli::Failure;
 use crate::metrics::{Outcome, RunRow};
 use crate::scenario::{FaultKind, Scenario, Strategy};

@@ -1,0 +1,657 @@
+//! `report.html`: one self-contained page per results directory.
+//!
+//! Owns the page layout and the plain-language reading of the numbers. It reads the
+//! files of DESIGN.md §6 (`runs.csv` required; `summary.csv`, `summary.json`,
+//! `compare.csv` and `timeline.csv` optional: a missing one omits its section), draws
+//! the plots in memory and inlines them as SVG markup. The page loads nothing: no
+//! scripts, stylesheets, fonts or images from anywhere. All inserted text is escaped.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::ReportError;
+use super::data::{Stat, Summary, Table, read_json_optional};
+use super::plots::{RUN_PLOTS, run_plot_svgs, trace_plot_svg};
+
+/// Writes `report.html` into `dir` and returns its path.
+pub fn render_html(dir: &Path) -> Result<PathBuf, ReportError> {
+    let html = build(dir)?;
+    let path = dir.join("report.html");
+    std::fs::write(&path, html).map_err(|source| ReportError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// What the page says about the scenario and how it was run.
+#[derive(Default)]
+struct About {
+    name: String,
+    description: Option<String>,
+    scenario_text: Option<String>,
+    command: Option<String>,
+}
+
+impl About {
+    fn read(dir: &Path, runs: &Table) -> Result<About, ReportError> {
+        let json = read_json_optional(&dir.join("summary.json"))?.unwrap_or_default();
+        let string = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        let scenario_text = string(&json["scenario_text"]);
+        let toml = scenario_text
+            .as_deref()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .unwrap_or_default();
+        let from_toml = |key: &str| toml.get(key).and_then(|v| v.as_str()).map(str::to_string);
+        let from_runs = || {
+            let col = runs.column("scenario").ok()?;
+            runs.rows()
+                .first()
+                .map(|row| runs.text(row, col).to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let name = string(&json["scenario"])
+            .or_else(|| string(&json["scenario"]["name"]))
+            .or_else(|| from_toml("name"))
+            .or_else(from_runs)
+            .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "results".to_string());
+        let description = string(&json["description"])
+            .or_else(|| string(&json["scenario"]["description"]))
+            .or_else(|| from_toml("description"));
+        let command = match &json["invocation"]["command"] {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Array(args) => Some(
+                args.iter()
+                    .filter_map(|a| a.as_str())
+                    .map(shell_word)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            _ => None,
+        };
+        Ok(About {
+            name,
+            description,
+            scenario_text,
+            command,
+        })
+    }
+}
+
+/// An argument as a shell would need it typed.
+fn shell_word(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,%+@".contains(c));
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+fn build(dir: &Path) -> Result<String, ReportError> {
+    let runs = Table::read(&dir.join("runs.csv"))?;
+    let about = About::read(dir, &runs)?;
+    let strategies = runs.distinct(runs.column("strategy")?);
+    let summary = Summary::read(dir)?;
+    let has_summary = !summary.strategies.is_empty();
+    let plots = run_plot_svgs(dir)?;
+    let timeline = trace_plot_svg(dir)?;
+    let compare = Table::read_optional(&dir.join("compare.csv"))?;
+
+    let mut page = String::with_capacity(256 * 1024);
+    let title = format!("deploysim report: {}", about.name);
+    page.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    page.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(page, "<title>{}</title>", escape(&title));
+    let _ = writeln!(page, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
+
+    let _ = writeln!(page, "<header>\n<h1>{}</h1>", escape(&title));
+    if let Some(description) = &about.description {
+        let _ = writeln!(page, "<p class=\"lead\">{}</p>", escape(description));
+    }
+    let _ = writeln!(
+        page,
+        "<p class=\"meta\">{} strategies · {} runs</p>",
+        strategies.len(),
+        runs.rows().len()
+    );
+    if let Some(command) = &about.command {
+        let _ = writeln!(
+            page,
+            "<p class=\"meta\">Reproduce with:</p>\n<pre class=\"command\"><code>{}</code></pre>",
+            escape(command)
+        );
+    }
+    if let Some(text) = &about.scenario_text {
+        let _ = writeln!(
+            page,
+            "<details>\n<summary>Scenario file</summary>\n<pre><code>{}</code></pre>\n</details>",
+            escape(text)
+        );
+    }
+    page.push_str("</header>\n");
+
+    if has_summary {
+        results_table(&mut page, &strategies, &summary);
+        page.push_str("<section>\n<h2>In plain words</h2>\n");
+        for strategy in &strategies {
+            let _ = writeln!(
+                page,
+                "<p class=\"reading\">{}</p>",
+                escape(&paragraph(strategy, &summary))
+            );
+        }
+        page.push_str("</section>\n");
+    } else {
+        page.push_str(
+            "<section>\n<h2>Results</h2>\n<p class=\"meta\">No summary.csv in this \
+             directory: the table and the plain-language reading are omitted.</p>\n</section>\n",
+        );
+    }
+
+    page.push_str("<section>\n<h2>Plots</h2>\n");
+    for (stem, svg) in &plots {
+        let title = RUN_PLOTS
+            .iter()
+            .find(|(s, _)| s == stem)
+            .map_or(*stem, |(_, t)| t);
+        figure(&mut page, title, svg);
+    }
+    if let Some(svg) = &timeline {
+        figure(&mut page, "Deploy timeline", svg);
+    }
+    page.push_str("</section>\n");
+
+    if let Some(compare) = &compare {
+        compare_table(&mut page, compare, strategies.first().map(String::as_str));
+    }
+
+    page.push_str("<footer>Generated by deploysim from the files of this directory; re-render with <code>deploysim report DIR</code>.</footer>\n");
+    page.push_str("</main>\n</body>\n</html>\n");
+    Ok(page)
+}
+
+const STYLE: &str = "
+:root { color-scheme: light; }
+body { margin: 0; background: #f6f6f4; color: #222;
+  font: 16px/1.5 system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif; }
+main { max-width: 1080px; margin: 0 auto; padding: 24px 20px 48px; }
+h1 { font-size: 1.7rem; margin: 0 0 .3rem; }
+h2 { font-size: 1.3rem; margin: 2rem 0 .6rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
+.lead { font-size: 1.1rem; margin: .2rem 0 .6rem; }
+.meta { color: #666; margin: .3rem 0; font-size: .95rem; }
+pre { background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 10px 12px;
+  overflow-x: auto; font-size: .85rem; line-height: 1.4; }
+pre.command { margin-top: 0; }
+details summary { cursor: pointer; color: #245; margin: .4rem 0; }
+.table-wrap { overflow-x: auto; background: #fff; border: 1px solid #ddd; border-radius: 6px; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { padding: 6px 10px; text-align: right; border-bottom: 1px solid #eee; vertical-align: top; }
+th { background: #f0f0ee; font-weight: 600; font-size: .82rem; line-height: 1.25; }
+th:first-child, td:first-child { text-align: left; white-space: nowrap;
+  position: sticky; left: 0; background: #fff; }
+th:first-child { background: #f0f0ee; }
+table.plain th, table.plain td { text-align: left; }
+table.plain .num { text-align: right; }
+td .ci { display: block; color: #777; font-size: .75rem; white-space: nowrap; }
+tbody tr:hover { background: #fafaf6; }
+.reading { background: #fff; border-left: 4px solid #0072b2; padding: 8px 12px; margin: .6rem 0; }
+figure { margin: 1rem 0 1.6rem; background: #fff; border: 1px solid #ddd; border-radius: 6px; padding: 8px; }
+figure svg { display: block; width: 100%; height: auto; }
+footer { margin-top: 2rem; color: #777; font-size: .85rem; }
+";
+
+fn figure(page: &mut String, title: &str, svg: &str) {
+    // Inline SVG in HTML needs no namespace declaration; dropping it keeps the page
+    // free of any URL, and the role makes the drawing announce its title.
+    let svg = svg
+        .replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
+        .replacen(
+            "<svg ",
+            &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(title)),
+            1,
+        );
+    // The drawing carries its own title (the same files stand alone), so no caption.
+    let _ = writeln!(page, "<figure>\n{svg}</figure>");
+}
+
+/// How a summary statistic is shown.
+#[derive(Clone, Copy)]
+enum Unit {
+    Percent,
+    Seconds,
+    Count,
+}
+
+/// The columns of the results table: (header, metric, stat, unit), subset `all`.
+const COLUMNS: [(&str, &str, &str, Unit); 9] = [
+    ("P(outage)", "p_outage", "rate", Unit::Percent),
+    ("Mean downtime", "downtime_s", "mean", Unit::Seconds),
+    ("Blast radius, mean", "blast_radius", "mean", Unit::Percent),
+    ("Blast radius, p95", "blast_radius", "p95", Unit::Percent),
+    (
+        "Users affected, mean",
+        "users_affected",
+        "mean",
+        Unit::Count,
+    ),
+    ("Detection, median", "detect_s", "p50", Unit::Seconds),
+    ("Rollback, median", "rollback_s", "p50", Unit::Seconds),
+    (
+        "Deploy duration, median",
+        "deploy_duration_s",
+        "p50",
+        Unit::Seconds,
+    ),
+    (
+        "Extra pod-seconds, mean",
+        "extra_pod_seconds",
+        "mean",
+        Unit::Count,
+    ),
+];
+
+fn results_table(page: &mut String, strategies: &[String], summary: &Summary) {
+    page.push_str("<section>\n<h2>Results by strategy</h2>\n");
+    page.push_str(
+        "<p class=\"meta\">Over all runs; the 95% confidence interval is below each value. \
+         Times are seconds after the deploy starts; a dash means the moment never came \
+         (or does not apply) in enough runs.</p>\n",
+    );
+    page.push_str("<div class=\"table-wrap\"><table>\n<thead><tr><th>Strategy</th>");
+    for (header, ..) in COLUMNS {
+        let _ = write!(page, "<th>{}</th>", escape(header));
+    }
+    page.push_str("</tr></thead>\n<tbody>\n");
+    for strategy in strategies {
+        let _ = write!(page, "<tr><td>{}</td>", escape(strategy));
+        for (_, metric, stat, unit) in COLUMNS {
+            let cell = summary.get(strategy, "all", metric, stat);
+            page.push_str("<td>");
+            match cell.and_then(|s| s.estimate) {
+                Some(v) => {
+                    page.push_str(&escape(&show(v, unit)));
+                    if let Some(ci) = cell.and_then(|s| bounds(s, unit)) {
+                        let _ = write!(page, "<span class=\"ci\">{}</span>", escape(&ci));
+                    }
+                }
+                None => page.push('—'),
+            }
+            page.push_str("</td>");
+        }
+        page.push_str("</tr>\n");
+    }
+    page.push_str("</tbody>\n</table></div>\n</section>\n");
+}
+
+fn compare_table(page: &mut String, compare: &Table, baseline: Option<&str>) {
+    page.push_str("<section>\n<h2>Paired comparisons</h2>\n");
+    if let Some(baseline) = baseline {
+        let _ = writeln!(
+            page,
+            "<p class=\"meta\">Each strategy against <strong>{}</strong> on the same seeds \
+             (per-seed differences, so shared luck cancels out).</p>",
+            escape(baseline)
+        );
+    }
+    // A column whose filled cells are all numbers is right-aligned, text left-aligned.
+    let numeric: Vec<bool> = (0..compare.headers.len())
+        .map(|col| {
+            compare.rows().iter().all(|row| {
+                let cell = compare.text(row, col);
+                cell.is_empty() || cell.parse::<f64>().is_ok()
+            })
+        })
+        .collect();
+    let class = |col: usize| if numeric[col] { " class=\"num\"" } else { "" };
+    page.push_str("<div class=\"table-wrap\"><table class=\"plain\">\n<thead><tr>");
+    for (col, header) in compare.headers.iter().enumerate() {
+        let _ = write!(page, "<th{}>{}</th>", class(col), escape(header));
+    }
+    page.push_str("</tr></thead>\n<tbody>\n");
+    for row in compare.rows() {
+        page.push_str("<tr>");
+        for col in 0..compare.headers.len() {
+            let raw = compare.text(row, col);
+            let shown = match raw.parse::<f64>() {
+                Ok(v) if !raw.chars().all(|c| c.is_ascii_digit() || c == '-') => number(v),
+                _ => raw.to_string(),
+            };
+            let _ = write!(page, "<td{}>{}</td>", class(col), escape(&shown));
+        }
+        page.push_str("</tr>\n");
+    }
+    page.push_str("</tbody>\n</table></div>\n</section>\n");
+}
+
+/// A plain-language reading of one strategy's numbers; sentences whose numbers are
+/// missing are left out rather than guessed.
+fn paragraph(strategy: &str, summary: &Summary) -> String {
+    let get = |subset: &str, metric: &str, stat: &str| summary.get(strategy, subset, metric, stat);
+    let value = |s: Option<Stat>| s.and_then(|s| s.estimate);
+    let mut out = Vec::<String>::new();
+    if strategy == "none" {
+        out.push(
+            "The none baseline never deploys, so its numbers are what the service suffers \
+             without any release."
+                .to_string(),
+        );
+    }
+    let blast = get("faulty", "blast_radius", "mean");
+    if let Some(v) = value(blast) {
+        let mut s = format!(
+            "With {strategy}, a faulty release reached {} of requests on average{}",
+            show(v, Unit::Percent),
+            ci_clause(blast, Unit::Percent)
+        );
+        if let Some(p) = value(get("faulty", "p_outage", "rate")) {
+            let _ = write!(
+                s,
+                ", and {} of faulty releases caused an outage",
+                show(p, Unit::Percent)
+            );
+        }
+        out.push(s + ".");
+    }
+    let downtime = get("faulty", "downtime_s", "mean");
+    if let Some(v) = value(downtime) {
+        out.push(format!(
+            "A faulty release meant {} of downtime on average{}.",
+            show(v, Unit::Seconds),
+            ci_clause(downtime, Unit::Seconds)
+        ));
+    }
+    let detect = get("faulty", "detect_s", "p50");
+    let rollback = get("faulty", "rollback_s", "p50");
+    match (value(detect), value(rollback)) {
+        (Some(d), Some(r)) => out.push(format!(
+            "The problem was detected a median of {} after the deploy began, and a rollback \
+             took a median of {} from the decision until all traffic was back on the old \
+             version.",
+            show(d, Unit::Seconds),
+            show(r, Unit::Seconds)
+        )),
+        (Some(d), None) => out.push(format!(
+            "The problem was detected a median of {} after the deploy began.",
+            show(d, Unit::Seconds)
+        )),
+        (None, Some(r)) => out.push(format!(
+            "A rollback took a median of {} from the decision until all traffic was back on \
+             the old version.",
+            show(r, Unit::Seconds)
+        )),
+        (None, None) => {}
+    }
+    if let Some(Stat {
+        n: Some(n),
+        n_censored: Some(censored),
+        ..
+    }) = detect
+        && censored > 0.0
+    {
+        out.push(format!(
+            "In {} of {} faulty runs nothing detected the fault before the horizon.",
+            number(censored),
+            number(n)
+        ));
+    }
+    let deploy = value(get("all", "deploy_duration_s", "p50"));
+    let cost = value(get("all", "extra_pod_seconds", "mean"));
+    match (deploy, cost) {
+        (Some(d), Some(c)) => out.push(format!(
+            "Across all runs a deploy took a median of {} and cost {} extra pod-seconds on \
+             average.",
+            show(d, Unit::Seconds),
+            number(c)
+        )),
+        (None, Some(c)) => out.push(format!(
+            "Across all runs it cost {} extra pod-seconds on average.",
+            number(c)
+        )),
+        (Some(d), None) => out.push(format!(
+            "Across all runs a deploy took a median of {}.",
+            show(d, Unit::Seconds)
+        )),
+        (None, None) => {}
+    }
+    if let Some(p) = value(get("healthy", "p_false_rollback", "rate"))
+        && p > 0.0
+    {
+        out.push(format!(
+            "It rolled back a healthy release in {} of healthy runs.",
+            show(p, Unit::Percent)
+        ));
+    }
+    if out.is_empty() {
+        out.push(format!(
+            "summary.csv holds no statistics for {strategy} to describe."
+        ));
+    }
+    out.join(" ")
+}
+
+fn ci_clause(stat: Option<Stat>, unit: Unit) -> String {
+    stat.and_then(|s| interval(s, unit))
+        .map_or_else(String::new, |ci| format!(" ({ci})"))
+}
+
+/// "95% CI a–b" when both bounds are present.
+fn interval(stat: Stat, unit: Unit) -> Option<String> {
+    bounds(stat, unit).map(|b| format!("95% CI {b}"))
+}
+
+/// "a–b" with the unit once, when both bounds are present.
+fn bounds(stat: Stat, unit: Unit) -> Option<String> {
+    let (lo, hi) = (stat.ci_low?, stat.ci_high?);
+    Some(match unit {
+        Unit::Percent => format!("{}–{}%", number(lo * 100.0), number(hi * 100.0)),
+        Unit::Seconds if lo.abs() < 120.0 && hi.abs() < 120.0 => {
+            format!("{}–{} s", number(lo), number(hi))
+        }
+        Unit::Seconds => format!("{}–{}", duration(lo), duration(hi)),
+        Unit::Count => format!("{}–{}", number(lo), number(hi)),
+    })
+}
+
+fn show(value: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Percent => format!("{}%", number(value * 100.0)),
+        Unit::Seconds => duration(value),
+        Unit::Count => number(value),
+    }
+}
+
+/// Seconds as a reader would say them: "42 s", "3 min 20 s", "1.2 h".
+fn duration(seconds: f64) -> String {
+    let abs = seconds.abs();
+    if abs < 120.0 {
+        format!("{} s", number(seconds))
+    } else if abs < 7200.0 {
+        let total = seconds.round() as i64;
+        let (minutes, rest) = (total / 60, (total % 60).abs());
+        if rest == 0 {
+            format!("{minutes} min")
+        } else {
+            format!("{minutes} min {rest} s")
+        }
+    } else {
+        format!("{} h", number(seconds / 3600.0))
+    }
+}
+
+/// A number with about three significant digits, without trailing zeros.
+fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let abs = v.abs();
+    let decimals = match abs {
+        a if a == 0.0 || a >= 100.0 => 0,
+        a if a >= 10.0 => 1,
+        a if a >= 1.0 => 2,
+        a if a >= 0.1 => 3,
+        _ => 4,
+    };
+    let text = format!("{v:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    if text == "-0" { "0".to_string() } else { text }
+}
+
+/// Escapes text for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixture::{ResultsDir, STRATEGIES, check_svg};
+
+    /// Asserts the page pulls in nothing from outside itself.
+    fn assert_self_contained(html: &str) {
+        let lower = html.to_ascii_lowercase();
+        for forbidden in [
+            "http://", "https://", "<script", "<link", "src=", "href=", "@import", "url(",
+        ] {
+            assert!(
+                !lower.contains(forbidden),
+                "report.html contains {forbidden:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn report_is_self_contained_and_has_every_section() {
+        let dir = ResultsDir::full("html");
+        let path = render_html(dir.as_path()).expect("render");
+        assert_eq!(path, dir.as_path().join("report.html"));
+        let html = dir.read("report.html");
+        assert_self_contained(&html);
+        for strategy in STRATEGIES {
+            assert!(
+                html.contains(&format!("<td>{strategy}</td>")),
+                "{strategy} row"
+            );
+            assert!(html.contains(&format!("With {strategy}, a faulty release")));
+        }
+        assert!(html.contains("<h1>deploysim report: default</h1>"));
+        // Scenario text and description, escaped.
+        assert!(html.contains("are &lt;faulty&gt; &amp; flaky"));
+        assert!(!html.contains("<faulty>"));
+        assert!(html.contains("deploysim run --seeds 12 --out &#39;results/my dir&#39;"));
+        assert_eq!(
+            html.matches("<svg").count(),
+            5,
+            "four run plots and the timeline"
+        );
+        for section in [
+            "Results by strategy",
+            "In plain words",
+            "Plots",
+            "Paired comparisons",
+        ] {
+            assert!(html.contains(&format!("<h2>{section}</h2>")), "{section}");
+        }
+        // compare.csv is rendered column for column, numbers shortened.
+        assert!(html.contains("<th class=\"num\">share_better</th>"));
+        assert!(
+            html.contains("<td class=\"num\">-0.0123</td>") && html.contains("<td>canary</td>")
+        );
+        // Each inlined SVG is itself well-formed.
+        for svg in html.split("<svg").skip(1) {
+            let end = svg.find("</svg>").expect("closed svg") + "</svg>".len();
+            check_svg(&format!("<svg{}", &svg[..end]));
+        }
+    }
+
+    #[test]
+    fn plain_words_come_from_the_numbers() {
+        let dir = ResultsDir::full("words");
+        render_html(dir.as_path()).expect("render");
+        let html = dir.read("report.html");
+        // canary (index 1): faulty blast radius mean 0.032 ± 0.003.
+        assert!(html.contains(
+            "With canary, a faulty release reached 3.2% of requests on average \
+             (95% CI 2.9–3.5%), and 25% of faulty releases caused an outage."
+        ));
+        assert!(html.contains("14.5 s of downtime on average (95% CI 11.5–17.5 s)"));
+        assert!(html.contains("In 1 of 4 faulty runs nothing detected the fault"));
+        assert!(html.contains("a deploy took a median of 2 min and cost 206 extra pod-seconds"));
+    }
+
+    #[test]
+    fn optional_files_only_omit_their_sections() {
+        let dir = ResultsDir::full("html-minimal");
+        for file in [
+            "summary.csv",
+            "summary.json",
+            "compare.csv",
+            "timeline.csv",
+            "events.csv",
+        ] {
+            dir.remove(file);
+        }
+        render_html(dir.as_path()).expect("render");
+        let html = dir.read("report.html");
+        assert_self_contained(&html);
+        assert!(!html.contains("Paired comparisons"));
+        assert!(!html.contains("In plain words"));
+        assert!(html.contains("No summary.csv"));
+        assert_eq!(html.matches("<svg").count(), 4);
+        // The scenario name falls back to runs.csv.
+        assert!(html.contains("<h1>deploysim report: default</h1>"));
+    }
+
+    #[test]
+    fn missing_runs_csv_is_an_error() {
+        let dir = ResultsDir::empty("html-missing");
+        let err = render_html(dir.as_path()).unwrap_err();
+        assert!(err.to_string().contains("runs.csv"), "{err}");
+        assert!(!dir.as_path().join("report.html").exists());
+    }
+
+    #[test]
+    fn numbers_read_naturally() {
+        let cases = [
+            (0.0, "0"),
+            (1234.5, "1234"),
+            (42.25, "42.2"),
+            (3.14259, "3.14"),
+            (0.5, "0.5"),
+            (0.01234, "0.0123"),
+            (-0.00001, "0"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(number(value), expected, "{value}");
+        }
+        assert_eq!(duration(42.0), "42 s");
+        assert_eq!(duration(330.0), "5 min 30 s");
+        assert_eq!(duration(120.2), "2 min");
+        assert_eq!(duration(9000.0), "2.5 h");
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(shell_word("results/my dir"), "'results/my dir'");
+        assert_eq!(shell_word("--seeds"), "--seeds");
+    }
+}
