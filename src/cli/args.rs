@@ -85,6 +85,25 @@ pub struct TraceArgs {
     pub plots: PlotArg,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Scenario files with [[expect]] gates
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Seeds per scenario
+    #[arg(long, default_value_t = 200)]
+    pub seeds: u64,
+    /// First seed
+    #[arg(long, default_value_t = 0)]
+    pub seed_base: u64,
+    /// Worker threads (default: available cores)
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Write JUnit XML here (one test case per gate)
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run every strategy across many seeds and summarise
@@ -100,6 +119,8 @@ pub enum Command {
     Example,
     /// List the bundled scenarios
     List,
+    /// Run the sweep and judge the scenario's [[expect]] gates (exit 1 if any fails)
+    Check(CheckArgs),
     /// Re-render the plots and report.html of an existing results directory
     Report {
         dir: PathBuf,

@@ -4,6 +4,7 @@
 //! Only this layer and `report` touch files, the terminal and threads' count.
 
 mod args;
+pub mod check;
 mod run;
 mod trace;
 
@@ -58,6 +59,7 @@ fn dispatch(cli: Cli, line: &[String]) -> Result<u8, Failure> {
     match cli.command {
         Command::Run(a) => run::run(a, line),
         Command::Trace(a) => trace::trace(a),
+        Command::Check(a) => check::check(a),
         Command::Validate { files } => validate(&files),
         Command::Example => {
             print!("{}", scenario::DEFAULT_TOML);
