@@ -309,7 +309,7 @@ mod tests {
         StatRow {
             strategy: "s".into(),
             subset: "all".into(),
-            metric: "blast_radius",
+            metric: "blast_radius".into(),
             stat,
             n: 100,
             n_censored: 0,

@@ -58,6 +58,10 @@ pub struct RunRow {
     /// Requests since t0 that waited in a pod's queue (not in `runs.csv`; the queueing
     /// validity test compares its share with Erlang C).
     pub waited_requests: u64,
+    /// 4-tier pipeline: the stage that caught the faulty release (it never reached
+    /// production), and the lead time to production. `None` without a pipeline.
+    pub caught_stage: Option<String>,
+    pub lead_time_s: Option<f64>,
 }
 
 /// Controller-side facts the collector cannot see, passed in at the horizon.
@@ -347,6 +351,8 @@ impl Collector {
             latency_p99_ms: has_lat.then(|| self.hist.value_at_quantile(0.99) as f64 / 1e3),
             false_rollback,
             waited_requests: self.waited,
+            caught_stage: None,
+            lead_time_s: None,
         }
     }
 }

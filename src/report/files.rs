@@ -7,7 +7,7 @@ use crate::metrics::RunRow;
 use crate::world::{TimelineRow, TraceEvent};
 use std::io::{self, Write};
 
-pub const RUNS_COLUMNS: [&str; 28] = [
+pub const RUNS_COLUMNS: [&str; 30] = [
     "scenario",
     "strategy",
     "seed",
@@ -36,6 +36,8 @@ pub const RUNS_COLUMNS: [&str; 28] = [
     "latency_p99_ms",
     "false_rollback",
     "strategy_kind",
+    "caught_stage",
+    "lead_time_s",
 ];
 
 /// A number as written in every output file: integers without a fraction, others
@@ -72,7 +74,7 @@ pub fn write_runs_header(w: &mut impl Write) -> io::Result<()> {
 pub fn write_run(w: &mut impl Write, scenario: &str, kind: &str, r: &RunRow) -> io::Result<()> {
     writeln!(
         w,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         field(scenario),
         field(&r.strategy),
         r.seed,
@@ -101,6 +103,8 @@ pub fn write_run(w: &mut impl Write, scenario: &str, kind: &str, r: &RunRow) -> 
         opt(r.latency_p99_ms),
         r.false_rollback,
         kind,
+        field(r.caught_stage.as_deref().unwrap_or("")),
+        opt(r.lead_time_s),
     )
 }
 

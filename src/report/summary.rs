@@ -26,7 +26,7 @@ pub enum Val {
 }
 
 /// The numeric `runs.csv` metrics summarised, and whether lower is better.
-pub const METRICS: [(&str, bool); 21] = [
+pub const METRICS: [(&str, bool); 22] = [
     ("deploy_duration_s", true),
     ("requests", false),
     ("failed_requests", true),
@@ -48,6 +48,7 @@ pub const METRICS: [(&str, bool); 21] = [
     ("latency_p50_ms", true),
     ("latency_p99_ms", true),
     ("false_rollback", true),
+    ("lead_time_s", true),
 ];
 
 pub const RATES: [&str; 5] = [
@@ -66,7 +67,7 @@ pub fn is_time_metric(m: &str) -> bool {
     )
 }
 
-fn values(r: &RunRow, cap: f64) -> [Val; 21] {
+fn values(r: &RunRow, cap: f64) -> [Val; 22] {
     let o = |x: f64| Val::Obs(x);
     let cens = |x: Option<f64>| x.map_or(Val::Censored(cap), Val::Obs);
     let na = |x: Option<f64>| x.map_or(Val::NotApplicable, Val::Obs);
@@ -96,6 +97,7 @@ fn values(r: &RunRow, cap: f64) -> [Val; 21] {
         na(r.latency_p50_ms),
         na(r.latency_p99_ms),
         o(r.false_rollback as u8 as f64),
+        na(r.lead_time_s),
     ]
 }
 
@@ -104,8 +106,10 @@ struct Rec {
     seed: u64,
     faulty: bool,
     fault: Option<&'static str>,
-    vals: [Val; 21],
+    vals: [Val; 22],
     rates: [bool; 5],
+    /// Pipeline stage that caught the release (index into `scenario.pipeline`).
+    caught: Option<usize>,
 }
 
 struct PerStrategy {
@@ -121,7 +125,7 @@ struct PerStrategy {
 pub struct StatRow {
     pub strategy: String,
     pub subset: String,
-    pub metric: &'static str,
+    pub metric: String,
     pub stat: &'static str,
     pub n: u64,
     pub n_censored: u64,
@@ -207,6 +211,7 @@ impl<'a> Summary<'a> {
             faulty: r.faulty,
             fault: r.fault,
             vals: values(r, self.cap),
+            caught: r.caught_stage.as_ref().and_then(|c| self.sc.pipeline.iter().position(|st| &st.name == c)),
             rates: [
                 r.downtime_s > 0.0,
                 r.decide_s.is_some(),
@@ -219,6 +224,9 @@ impl<'a> Summary<'a> {
 
     fn subsets(&self) -> Vec<String> {
         let mut v = vec!["all".to_string(), "faulty".into(), "healthy".into()];
+        if !self.sc.pipeline.is_empty() {
+            v.push("escaped".into());
+        }
         for k in FaultKind::ALL {
             if self
                 .sc
@@ -238,6 +246,7 @@ impl<'a> Summary<'a> {
             "all" => true,
             "faulty" => rec.faulty,
             "healthy" => !rec.faulty,
+            "escaped" => rec.faulty && rec.caught.is_none(),
             s => s
                 .strip_prefix("fault:")
                 .is_some_and(|k| rec.fault == Some(k)),
@@ -260,7 +269,7 @@ impl<'a> Summary<'a> {
                         rows.push(StatRow {
                             strategy: p.name.clone(),
                             subset: subset.clone(),
-                            metric,
+                            metric: metric.to_string(),
                             ..row
                         });
                     }
@@ -275,7 +284,7 @@ impl<'a> Summary<'a> {
                     rows.push(StatRow {
                         strategy: p.name.clone(),
                         subset: subset.clone(),
-                        metric: "latency_p99_ms",
+                        metric: "latency_p99_ms".into(),
                         stat: "pooled",
                         n,
                         n_censored: 0,
@@ -285,6 +294,32 @@ impl<'a> Summary<'a> {
                         note: "p99 of all successful requests pooled over runs (merged histograms)",
                     });
                 }
+                if !self.sc.pipeline.is_empty() {
+                    // Among the faulty releases of the subset: caught per stage, escaped.
+                    let faulty: Vec<&&Rec> = recs.iter().filter(|r| r.faulty).collect();
+                    let n = faulty.len() as u64;
+                    let mut push = |metric: String, k: u64, note: &'static str| {
+                        let iv = stats::wilson(k, n, 0.95);
+                        rows.push(StatRow {
+                            strategy: p.name.clone(),
+                            subset: subset.clone(),
+                            metric,
+                            stat: "rate",
+                            n,
+                            n_censored: 0,
+                            estimate: iv.estimate,
+                            ci_low: iv.low,
+                            ci_high: iv.high,
+                            note,
+                        });
+                    };
+                    for (i, st) in self.sc.pipeline.iter().enumerate() {
+                        let k = faulty.iter().filter(|r| r.caught == Some(i)).count() as u64;
+                        push(format!("p_caught:{}", st.name), k, "share of faulty releases this stage stopped");
+                    }
+                    let k = faulty.iter().filter(|r| r.caught.is_none()).count() as u64;
+                    push("p_escaped".into(), k, "escaped-defect rate: faulty releases that reached production");
+                }
                 for (ri, rate) in RATES.iter().enumerate() {
                     let pool: Vec<&&Rec> = recs.iter().filter(|r| ri != 2 || !r.faulty).collect();
                     let n = pool.len() as u64;
@@ -293,7 +328,7 @@ impl<'a> Summary<'a> {
                     rows.push(StatRow {
                         strategy: p.name.clone(),
                         subset: subset.clone(),
-                        metric: rate,
+                        metric: rate.to_string(),
                         stat: "rate",
                         n,
                         n_censored: 0,
@@ -634,7 +669,7 @@ fn column_stats(col: &[Val]) -> Vec<StatRow> {
     let blank = StatRow {
         strategy: String::new(),
         subset: String::new(),
-        metric: "",
+        metric: String::new(),
         stat: "",
         n,
         n_censored: n_cens,

@@ -6,6 +6,7 @@
 
 pub mod balancer;
 pub mod core;
+pub mod pipeline;
 pub mod pod;
 pub mod traffic;
 
@@ -146,7 +147,12 @@ pub fn run(
     let mut core = Core::new(sc, users, seed, trace);
     let mut ctrl = Controller::new(strategy, sc);
     core.boot();
-    if !matches!(strategy.kind, StrategyKind::None) {
+    // A faulty release caught before production never reaches it.
+    let pipeline = (!sc.pipeline.is_empty()).then(|| {
+        pipeline::run_pipeline(&sc.pipeline, seed, core.fault.as_ref().map(|f| f.kind()), &sc.monitoring.human_promote)
+    });
+    let caught = pipeline.as_ref().and_then(|p| p.caught_at);
+    if !matches!(strategy.kind, StrategyKind::None) && caught.is_none() {
         core.q.push(sc.deploy_at, Ev::DeployStart);
     }
     core.q
@@ -278,12 +284,17 @@ pub fn run(
         }
     }
     core.now = horizon;
-    finish(core, strategy, seed, samples)
+    let mut out = finish(core, strategy, seed, samples, caught.is_some());
+    if let Some(p) = pipeline {
+        out.row.caught_stage = p.caught_at.map(|i| sc.pipeline[i].name.clone());
+        out.row.lead_time_s = Some(p.lead_time.secs_f64());
+    }
+    out
 }
 
-fn finish(mut core: Core<'_>, strategy: &Strategy, seed: u64, samples: Vec<Sample>) -> RunOutput {
+fn finish(mut core: Core<'_>, strategy: &Strategy, seed: u64, samples: Vec<Sample>, caught: bool) -> RunOutput {
     let d = &core.deploy;
-    let outcome = if matches!(strategy.kind, StrategyKind::None) {
+    let outcome = if matches!(strategy.kind, StrategyKind::None) || caught {
         Outcome::None
     } else if d.rollback_complete {
         Outcome::RolledBack
