@@ -98,6 +98,7 @@ fn shape_error(
         .unwrap_or_default();
     let msg = e.message().trim();
     let section = |path: &str| match path.rfind('.') {
+        Some(i) if path[..i].contains('[') => path[..i].to_string(),
         Some(i) => format!("[{}]", &path[..i]),
         None => "the top level".to_string(),
     };

@@ -441,6 +441,7 @@ impl DistTable {
             }
         };
         let list = takes.join(", ");
+        // Stray keys first: `median` under "exponential" is more telling than "needs mean".
         for (key, present) in given {
             if present && !takes.contains(&key) {
                 return Err(format!(
@@ -448,6 +449,8 @@ impl DistTable {
                     self.dist
                 ));
             }
+        }
+        for (key, present) in given {
             if !present && takes.contains(&key) {
                 return Err(format!(
                     "dist \"{}\" needs `{key}` (it takes: {list})",
