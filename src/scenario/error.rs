@@ -20,8 +20,8 @@ pub struct Position {
 }
 
 impl Position {
-    /// The position of byte `span.start` in `text`; `None` if the span is outside it.
-    pub fn of(text: &str, span: &Range<usize>) -> Option<Position> {
+    /// The position of byte `span.start` in `text` (clamped to the text).
+    pub fn of(text: &str, span: &Range<usize>) -> Position {
         let start = span.start.min(text.len());
         let start = floor_char_boundary(text, start);
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
@@ -35,12 +35,12 @@ impl Position {
         let col = text[line_start..start].chars().count() + 1;
         let end = floor_char_boundary(text, span.end.clamp(start, line_end));
         let width = text[start..end].chars().count().max(1);
-        Some(Position {
+        Position {
             line,
             col,
             source_line,
             width,
-        })
+        }
     }
 }
 
@@ -75,7 +75,7 @@ impl ScenarioError {
 
     /// Attaches the position of `span` in `text` (if any).
     pub fn at(mut self, text: &str, span: Option<Range<usize>>) -> Self {
-        self.position = span.and_then(|s| Position::of(text, &s));
+        self.position = span.map(|s| Position::of(text, &s));
         self
     }
 }

@@ -38,7 +38,7 @@ pub fn rough_deploy_and_rollback_s(sc: &Scenario, st: &Strategy) -> Option<(f64,
             if surge == 0 && unavailable == 0 {
                 unavailable = 1;
             }
-            let t = waves(r, surge + unavailable) * (ready + p.min_ready.secs_f64());
+            let t = waves(r, surge.saturating_add(unavailable)) * (ready + p.min_ready.secs_f64());
             (t, t)
         }
         StrategyKind::Swarm(p) => {

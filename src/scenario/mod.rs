@@ -98,13 +98,13 @@ fn shape_error(
         .unwrap_or_default();
     let msg = e.message().trim();
     let section = |path: &str| match path.rfind('.') {
-        Some(i) if path[..i].contains('[') => path[..i].to_string(),
-        Some(i) => format!("[{}]", &path[..i]),
-        None => "the top level".to_string(),
+        Some(i) if path[..i].contains('[') => format!("in {}", &path[..i]),
+        Some(i) => format!("in [{}]", &path[..i]),
+        None => "at the top level".to_string(),
     };
     let message = if let Some(key) = backticked(msg, "unknown field `") {
         let expected = msg.split_once(", expected ").map(|(_, x)| x);
-        let mut m = format!("unknown key `{key}` in {}", section(&path));
+        let mut m = format!("unknown key `{key}` {}", section(&path));
         if let Some(x) = expected {
             m.push_str(&format!(" (expected {x})"));
         }

@@ -496,6 +496,11 @@ fn rejections() {
         ),
         ("fidelity = \"exact\"", &["fidelity"], Some(5)),
         (
+            "[foo]\nbar = 1",
+            &["unknown key `foo`", "top level"],
+            Some(5),
+        ),
+        (
             "[service]\nreplicas = 49",
             &["service.replicas", "48"],
             Some(6),
@@ -696,6 +701,7 @@ fn no_panic_on_odd_input() {
         "name = \"é\"\n[service]\nreplicas = \"é\"",
         "name = \"x\"\n[service]\ntimeout = \"99999999999999999h\"",
         "name = \"x\"\n[[strategy]]\nname=\"a\"\nkind=\"rolling\"\nmax_surge = 99999999999",
+        "name = \"x\"\n[[strategy]]\nname=\"a\"\nkind=\"rolling\"\nmax_surge = 4294967295\nmax_unavailable = 4294967295",
         "name = \"x\"\n[traffic]\nrate = nan\n[[strategy]]\nname=\"a\"\nkind=\"none\"",
     ] {
         let _ = parse(text, "odd.toml").map_err(|e| e.to_string());
