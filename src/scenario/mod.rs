@@ -1,22 +1,127 @@
 //! Scenario format: raw TOML -> validated typed model (`model`).
-//! TEMPORARY API STUB until the parser branch lands.
-pub mod model;
-pub use model::*;
+//!
+//! Owns reading scenario text (`load` is the only file access), the bundled scenarios
+//! and the error messages users see for bad input. Two stages, as in ripgrep's flags:
+//! `raw` (serde shape, spans) then `validate` (rules, defaults from `defaults`). It must
+//! not print, exit or know about the simulator beyond `model`.
 
-pub const DEFAULT_TOML: &str = "";
+mod defaults;
+mod error;
+mod horizon;
+pub mod model;
+mod raw;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use error::{Position, ScenarioError};
+pub use model::*;
+pub use validate::EXPECT_STATS;
+
+/// The embedded default scenario: what `deploysim example` prints and `run` uses
+/// without a scenario argument.
+pub const DEFAULT_TOML: &str = include_str!("../../scenarios/default.toml");
+
+/// The scenario files compiled into the binary, as (file stem, text), for `list`.
+/// New files under `scenarios/` are appended here.
+static BUNDLED: &[(&str, &str)] = &[("default", DEFAULT_TOML)];
+
+/// A validated scenario and the warnings about it.
+#[derive(Clone, Debug)]
 pub struct Parsed {
     pub scenario: Scenario,
+    /// Complete lines, `warning: <file>: ...`, for stderr (they do not fail the run).
     pub warnings: Vec<String>,
 }
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScenarioError(String);
-pub fn parse(_text: &str, file: &str) -> Result<Parsed, ScenarioError> {
-    Err(ScenarioError(file.into()))
+
+/// Parses and validates scenario `text`; `file` names it in messages.
+pub fn parse(text: &str, file: &str) -> Result<Parsed, ScenarioError> {
+    let doc = toml::de::DeTable::parse(text).map_err(|e| syntax_error(&e, text, file))?;
+    let raw: raw::RawScenario =
+        toml::from_str(text).map_err(|e| shape_error(&e, doc.get_ref(), text, file))?;
+    let (scenario, warnings) = validate::validate(raw, text, file)?;
+    let warnings = warnings
+        .into_iter()
+        .map(|w| format!("warning: {file}: {w}"))
+        .collect();
+    Ok(Parsed { scenario, warnings })
 }
-pub fn load(path: &std::path::Path) -> Result<Parsed, ScenarioError> {
-    Err(ScenarioError(path.display().to_string()))
+
+/// Reads and parses a scenario file; an unreadable file is a `ScenarioError` too.
+pub fn load(path: &Path) -> Result<Parsed, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioError::new(&file, "", format!("cannot read the scenario file: {e}"))
+    })?;
+    parse(&text, &file)
 }
+
+/// The bundled scenarios as (file stem, text).
 pub fn bundled() -> &'static [(&'static str, &'static str)] {
-    &[]
+    BUNDLED
+}
+
+/// The top-level `description` of scenario text, without validating the rest; `None`
+/// if the text is not TOML or has no description string.
+pub fn description_of(text: &str) -> Option<String> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    doc.get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref() == "description")
+        .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string))
+}
+
+/// A TOML syntax error: name the table being written where it happened.
+fn syntax_error(e: &toml::de::Error, text: &str, file: &str) -> ScenarioError {
+    let table = e.span().and_then(|s| error::table_at(text, s.start));
+    let message = match &table {
+        Some(t) => format!("invalid TOML in table [{t}]: {}", e.message()),
+        None => format!("invalid TOML: {}", e.message()),
+    };
+    ScenarioError::new(file, table.unwrap_or_default(), message).at(text, e.span())
+}
+
+/// A serde error (unknown key, wrong type, bad value): find its key path by span and
+/// phrase the common cases for people.
+fn shape_error(
+    e: &toml::de::Error,
+    doc: &toml::de::DeTable<'_>,
+    text: &str,
+    file: &str,
+) -> ScenarioError {
+    let mut path = e
+        .span()
+        .map(|s| error::path_at(doc, s.start))
+        .unwrap_or_default();
+    let msg = e.message().trim();
+    let section = |path: &str| match path.rfind('.') {
+        Some(i) if path[..i].contains('[') => format!("in {}", &path[..i]),
+        Some(i) => format!("in [{}]", &path[..i]),
+        None => "at the top level".to_string(),
+    };
+    let message = if let Some(key) = backticked(msg, "unknown field `") {
+        let expected = msg.split_once(", expected ").map(|(_, x)| x);
+        let mut m = format!("unknown key `{key}` {}", section(&path));
+        if let Some(x) = expected {
+            m.push_str(&format!(" (expected {x})"));
+        }
+        m
+    } else if let Some(key) = backticked(msg, "missing field `") {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+        "required key is missing".to_string()
+    } else {
+        msg.to_string()
+    };
+    ScenarioError::new(file, path, message).at(text, e.span())
+}
+
+/// The text between `prefix` and the next backtick, if `msg` starts with `prefix`.
+fn backticked<'a>(msg: &'a str, prefix: &str) -> Option<&'a str> {
+    msg.strip_prefix(prefix)?.split('`').next()
 }
