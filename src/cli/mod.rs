@@ -104,7 +104,7 @@ pub fn load_scenario(path: Option<&PathBuf>) -> Result<Parsed, Failure> {
     }
     .map_err(|e| Failure::input(e.to_string()))?;
     for w in &parsed.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("{w}");
     }
     Ok(parsed)
 }
@@ -115,7 +115,7 @@ fn validate(files: &[PathBuf]) -> Result<u8, Failure> {
         match scenario::load(f) {
             Ok(p) => {
                 for w in &p.warnings {
-                    eprintln!("warning: {}: {w}", f.display());
+                    eprintln!("{w}");
                 }
                 println!(
                     "ok: {} ({} strategies)",

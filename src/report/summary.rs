@@ -729,3 +729,16 @@ fn column_stats(col: &[Val]) -> Vec<StatRow> {
     });
     out
 }
+
+#[cfg(test)]
+mod expect_names {
+    use super::*;
+
+    /// `[[expect]]` validation accepts exactly the names the summary computes.
+    #[test]
+    fn scenario_lists_match_the_summary() {
+        let metrics: Vec<&str> = METRICS.iter().map(|(m, _)| *m).collect();
+        assert_eq!(metrics, crate::scenario::EXPECT_METRICS.to_vec());
+        assert_eq!(RATES.to_vec(), crate::scenario::EXPECT_RATES.to_vec());
+    }
+}

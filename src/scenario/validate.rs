@@ -21,6 +21,44 @@ type R<T> = Result<T, ScenarioError>;
 /// The statistics an `[[expect]]` may gate on.
 pub const EXPECT_STATS: [&str; 7] = ["mean", "p50", "p95", "p99", "max", "rate", "pooled"];
 
+/// The `runs.csv` metrics an `[[expect]]` may gate with `mean`, `p50`, `p95`, `p99`
+/// or `max` (the summary computes exactly these; a test in `report::summary` keeps the
+/// two lists equal).
+pub const EXPECT_METRICS: [&str; 22] = [
+    "deploy_duration_s",
+    "requests",
+    "failed_requests",
+    "impacted_requests",
+    "exposed_requests",
+    "blast_radius",
+    "users_affected",
+    "user_blast_radius",
+    "downtime_s",
+    "degraded_s",
+    "detect_s",
+    "decide_s",
+    "rollback_s",
+    "exposure_end_s",
+    "recovery_s",
+    "peak_pods",
+    "extra_pod_seconds",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "false_rollback",
+    "lead_time_s",
+];
+
+/// The summary rates an `[[expect]]` may gate with `stat = "rate"`; with a pipeline
+/// also `p_escaped` and `p_caught:<stage>`.
+pub const EXPECT_RATES: [&str; 5] = [
+    "p_outage",
+    "p_rollback",
+    "p_false_rollback",
+    "p_exposed",
+    "p_completed",
+];
+
 struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
@@ -232,7 +270,7 @@ pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<St
         .expect
         .iter()
         .enumerate()
-        .map(|(i, e)| expect(&c, i, e, &strategies))
+        .map(|(i, e)| expect(&c, i, e, &strategies, &pipeline))
         .collect::<R<Vec<_>>>()?;
 
     let scenario = Scenario {
@@ -866,7 +904,13 @@ fn pipeline(c: &Ctx, r: &RawPipeline) -> R<Vec<PipelineStage>> {
     Ok(out)
 }
 
-fn expect(c: &Ctx, i: usize, se: &Spanned<RawExpect>, strategies: &[Strategy]) -> R<Expect> {
+fn expect(
+    c: &Ctx,
+    i: usize,
+    se: &Spanned<RawExpect>,
+    strategies: &[Strategy],
+    pipeline: &[PipelineStage],
+) -> R<Expect> {
     let e = se.get_ref();
     let path = format!("expect[{i}]");
     let key = |k: &str| format!("{path}.{k}");
@@ -892,6 +936,50 @@ fn expect(c: &Ctx, i: usize, se: &Spanned<RawExpect>, strategies: &[Strategy]) -
                 "unknown stat \"{stat}\" (expected one of {})",
                 EXPECT_STATS.join(", ")
             ),
+        ));
+    }
+    let is_rate = EXPECT_RATES.contains(&metric.as_str())
+        || (!pipeline.is_empty()
+            && (metric == "p_escaped"
+                || metric
+                    .strip_prefix("p_caught:")
+                    .is_some_and(|st| pipeline.iter().any(|p| p.name == st))));
+    let is_metric = EXPECT_METRICS.contains(&metric.as_str());
+    if !is_rate && !is_metric {
+        let mut rates: Vec<String> = EXPECT_RATES.iter().map(|r| r.to_string()).collect();
+        if !pipeline.is_empty() {
+            rates.push("p_escaped".into());
+            rates.extend(pipeline.iter().map(|p| format!("p_caught:{}", p.name)));
+        }
+        return Err(c.err(
+            &key("metric"),
+            span(&e.metric),
+            format!(
+                "unknown metric \"{metric}\" (expected a runs.csv metric: {}; or a rate: {})",
+                EXPECT_METRICS.join(", "),
+                rates.join(", ")
+            ),
+        ));
+    }
+    let stat_fits = if is_rate {
+        stat == "rate"
+    } else if stat == "pooled" {
+        metric == "latency_p99_ms"
+    } else {
+        stat != "rate"
+    };
+    if !stat_fits {
+        let hint = if is_rate {
+            "a rate takes stat = \"rate\"".to_string()
+        } else if stat == "pooled" {
+            "only latency_p99_ms has a pooled statistic".to_string()
+        } else {
+            format!("\"{metric}\" takes mean, p50, p95, p99 or max")
+        };
+        return Err(c.err(
+            &key("stat"),
+            span(&e.stat),
+            format!("stat \"{stat}\" does not apply to metric \"{metric}\": {hint}"),
         ));
     }
     let bound = |v: &S<f64>, k: &str| -> R<Option<f64>> {
