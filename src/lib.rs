@@ -3,3 +3,4 @@
 
 pub mod scenario;
 pub mod sim;
+pub mod stats;
