@@ -88,3 +88,125 @@ pub fn wilson(successes: u64, n: u64, level: f64) -> Interval {
         high: Some(high),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(got: Option<f64>, want: f64, tol: f64) -> bool {
+        got.is_some_and(|g| (g - want).abs() <= tol * want.abs().max(1.0))
+    }
+
+    fn check(got: Interval, want: (f64, f64, f64), tol: f64) {
+        let (e, l, h) = want;
+        assert!(
+            close(got.estimate, e, tol) && close(got.low, l, tol) && close(got.high, h, tol),
+            "got {got:?}, want ({e}, {l}, {h})"
+        );
+    }
+
+    #[test]
+    fn mean_ci_small_sample_by_hand() {
+        // x = 2 4 6 9 11 13 15 20: x̄ = 80/8 = 10; deviations −8 −6 −4 −1 1 3 5 10,
+        // Σd² = 252, s² = 252/7 = 36, s = 6, se = 6/√8 = 2.121320343559642;
+        // t(0.975, 7) = 2.3646242510102993 (scipy.stats.t.ppf), half = 5.016125529778267.
+        // scipy.stats.t.interval(0.95, 7, loc=10, scale=se) = (4.983874470221733,
+        // 15.016125529778268).
+        let x = [2.0, 4.0, 6.0, 9.0, 11.0, 13.0, 15.0, 20.0];
+        check(
+            mean_ci(&x, 0.95),
+            (10.0, 4.983_874_470_221_733, 15.016_125_529_778_268),
+            1e-12,
+        );
+    }
+
+    #[test]
+    fn mean_ci_edges() {
+        assert_eq!(mean_ci(&[], 0.95), Interval::EMPTY);
+        assert_eq!(mean_ci(&[3.5], 0.95), Interval::point(3.5));
+        let flat = mean_ci(&[7.0; 5], 0.95);
+        assert_eq!(
+            (flat.estimate, flat.low, flat.high),
+            (Some(7.0), Some(7.0), Some(7.0))
+        );
+        assert_eq!(mean_ci(&[1.0, 2.0], 1.0), Interval::point(1.5));
+        assert_eq!(mean_ci(&[1.0, 2.0], f64::NAN), Interval::point(1.5));
+    }
+
+    #[test]
+    fn restricted_mean_counts_censored_as_cap() {
+        // Capped values 10 100 30 100 (one observed value above the cap is capped too):
+        // mean 60, Σd² = 6600, s² = 2200, se = √2200 / 2; t(0.975, 3) = 3.1824463052837078.
+        // scipy.stats.t.interval(0.95, 3, loc=60, scale=se) = (−14.634981525472753,
+        // 134.63498152547277).
+        let values = [Some(10.0), None, Some(30.0), Some(140.0)];
+        check(
+            restricted_mean(&values, 100.0, 0.95),
+            (60.0, -14.634_981_525_472_753, 134.634_981_525_472_77),
+            1e-12,
+        );
+        let all_censored = restricted_mean(&[None, None, None], 100.0, 0.95);
+        assert_eq!(
+            (all_censored.estimate, all_censored.low, all_censored.high),
+            (Some(100.0), Some(100.0), Some(100.0))
+        );
+        assert_eq!(restricted_mean(&[], 100.0, 0.95), Interval::EMPTY);
+    }
+
+    /// The Wilson bounds as the roots of `(1 + z²/n) p² − (2p̂ + z²/n) p + p̂² = 0`,
+    /// solved independently of the closed form in `wilson`.
+    fn wilson_roots(x: u64, n: u64, z: f64) -> (f64, f64) {
+        let (p, n) = (x as f64 / n as f64, n as f64);
+        let (a, b, c) = (1.0 + z * z / n, -(2.0 * p + z * z / n), p * p);
+        let disc = (b * b - 4.0 * a * c).max(0.0).sqrt();
+        ((-b - disc) / (2.0 * a), (-b + disc) / (2.0 * a))
+    }
+
+    #[test]
+    fn wilson_hand_cases() {
+        let z = normal_quantile(0.975);
+        let z2 = z * z;
+        // 0/10: the roots are 0 and z²/(n + z²).
+        check(wilson(0, 10, 0.95), (0.0, 0.0, z2 / (10.0 + z2)), 1e-14);
+        // 10/10: the roots are n/(n + z²) and 1.
+        check(wilson(10, 10, 0.95), (1.0, 10.0 / (10.0 + z2), 1.0), 1e-14);
+        // 5/10: symmetric about ½.
+        let (l, h) = wilson_roots(5, 10, z);
+        check(wilson(5, 10, 0.95), (0.5, l, h), 1e-14);
+        assert!((l + h - 1.0).abs() < 1e-15);
+        let w = wilson(0, 10, 0.95);
+        assert_eq!((w.low, w.high.map(|h| h <= 1.0)), (Some(0.0), Some(true)));
+        assert_eq!(wilson(10, 10, 0.95).high, Some(1.0));
+    }
+
+    #[test]
+    fn wilson_matches_scipy() {
+        // scipy.stats.binomtest(k, n).proportion_ci(confidence_level, method='wilson')
+        let table = [
+            (
+                3,
+                17,
+                0.95,
+                0.061_911_266_376_209_945,
+                0.410_294_585_688_341_2,
+            ),
+            (
+                3,
+                17,
+                0.90,
+                0.072_814_466_547_064_44,
+                0.368_966_978_069_025_8,
+            ),
+            (5, 10, 0.95, 0.236_593_090_512_564, 0.763_406_909_487_436_1),
+        ];
+        for (x, n, level, low, high) in table {
+            check(wilson(x, n, level), (x as f64 / n as f64, low, high), 1e-12);
+        }
+    }
+
+    #[test]
+    fn wilson_edges() {
+        assert_eq!(wilson(0, 0, 0.95), Interval::EMPTY);
+        assert_eq!(wilson(1, 4, 0.0), Interval::point(0.25));
+    }
+}
