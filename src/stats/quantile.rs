@@ -105,3 +105,155 @@ pub fn quantile(sorted_observed: &[f64], n_censored: u64, q: f64, level: f64) ->
         high_censored: censored(u),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn estimate_rank_is_type_1() {
+        let table = [
+            (100, 0.5, Some(50)),
+            (101, 0.5, Some(51)),
+            (100, 0.07, Some(7)), // 0.07 · 100 rounds to 7.000000000000001
+            (20, 0.95, Some(19)),
+            (1, 0.99, Some(1)),
+            (10, 1.0, Some(10)),
+            (1000, 0.001, Some(1)),
+            (0, 0.5, None),
+            (10, 0.0, None),
+            (10, f64::NAN, None),
+        ];
+        for (n, q, want) in table {
+            assert_eq!(estimate_rank(n, q), want, "n {n}, q {q}");
+        }
+    }
+
+    #[test]
+    fn order_stat_ranks_match_binomial_tables() {
+        // (40, 61) for n = 100, q = ½ is the tabulated 95% interval for the median
+        // (Conover, Table A3; coverage 0.9648). The rest: l = max{r : B(r−1) ≤ 0.025},
+        // u = min{r : B(r−1) ≥ 0.975} from scipy.stats.binom.cdf(arange(n + 1), n, q).
+        let table = [
+            (100, 0.5, (Some(40), Some(61))),
+            (10_000, 0.5, (Some(4902), Some(5099))),
+            (1000, 0.99, (Some(983), Some(997))),
+            (20, 0.95, (Some(17), None)),
+            (59, 0.95, (Some(52), None)),
+            // n = 6: (½)⁶ = 0.0156 ≤ 0.025, so min and max bound the median.
+            (6, 0.5, (Some(1), Some(6))),
+            // n = 5: (½)⁵ = 0.03125 > 0.025, too few for either bound.
+            (5, 0.5, (None, None)),
+            (0, 0.5, (None, None)),
+            (100, 1.0, (None, None)),
+        ];
+        for (n, q, want) in table {
+            assert_eq!(order_stat_ranks(n, q, 0.95), want, "n {n}, q {q}");
+        }
+        assert_eq!(order_stat_ranks(100, 0.5, 1.0), (None, None));
+    }
+
+    fn ints(range: std::ops::RangeInclusive<u32>) -> Vec<f64> {
+        range.map(f64::from).collect()
+    }
+
+    #[test]
+    fn quantile_with_censoring() {
+        // Values 1..=k with rank = value, plus censored ones: the median of n = 100
+        // has rank 50 and bounds at ranks (40, 61).
+        let q = quantile(&ints(1..=90), 10, 0.5, 0.95);
+        assert_eq!(
+            q.interval,
+            Interval {
+                estimate: Some(50.0),
+                low: Some(40.0),
+                high: Some(61.0)
+            }
+        );
+        assert!(!q.estimate_censored && !q.high_censored);
+
+        let q = quantile(&ints(1..=55), 45, 0.5, 0.95);
+        assert_eq!(
+            q.interval,
+            Interval {
+                estimate: Some(50.0),
+                low: Some(40.0),
+                high: None
+            }
+        );
+        assert!(!q.estimate_censored && q.high_censored);
+
+        let q = quantile(&ints(1..=45), 55, 0.5, 0.95);
+        assert_eq!(
+            q.interval,
+            Interval {
+                estimate: None,
+                low: Some(40.0),
+                high: None
+            }
+        );
+        assert!(q.estimate_censored && q.high_censored);
+
+        let q = quantile(&ints(1..=90), 10, 0.95, 0.95);
+        assert_eq!(q.interval.estimate, None);
+        assert!(q.estimate_censored);
+    }
+
+    #[test]
+    fn quantile_edges() {
+        assert_eq!(quantile(&[], 0, 0.5, 0.95), Quantile::default());
+        let all_censored = quantile(&[], 10, 0.5, 0.95);
+        assert_eq!(all_censored.interval, Interval::EMPTY);
+        assert!(all_censored.estimate_censored);
+        assert_eq!(
+            quantile(&[5.0], 0, 0.5, 0.95).interval,
+            Interval::point(5.0)
+        );
+        let flat = quantile(&[3.0; 100], 0, 0.5, 0.95).interval;
+        assert_eq!(
+            flat,
+            Interval {
+                estimate: Some(3.0),
+                low: Some(3.0),
+                high: Some(3.0)
+            }
+        );
+        // 0.99¹⁰⁰ = 0.366 > 0.025: no rank of 100 is high enough for an upper bound.
+        let p99 = quantile(&[3.0; 100], 0, 0.99, 0.95);
+        assert_eq!(
+            p99.interval,
+            Interval {
+                estimate: Some(3.0),
+                low: Some(3.0),
+                high: None
+            }
+        );
+        assert!(!p99.high_censored);
+    }
+
+    proptest! {
+        #[test]
+        fn interval_brackets_estimate(
+            mut values in prop::collection::vec(-1e6f64..1e6, 0..400),
+            n_censored in 0u64..60,
+            q in 0.001f64..0.999,
+        ) {
+            values.sort_by(f64::total_cmp);
+            let qt = quantile(&values, n_censored, q, 0.95);
+            let Interval { estimate, low, high } = qt.interval;
+            if let (Some(l), Some(e)) = (low, estimate) {
+                prop_assert!(l <= e);
+            }
+            if let (Some(e), Some(h)) = (estimate, high) {
+                prop_assert!(e <= h);
+            }
+            let n = values.len() as u64 + n_censored;
+            let r = estimate_rank(n, q);
+            let (l, u) = order_stat_ranks(n, q, 0.95);
+            prop_assert!(l.is_none_or(|l| Some(l) <= r));
+            prop_assert!(u.is_none_or(|u| r.is_some_and(|r| r <= u)));
+            prop_assert_eq!(qt.estimate_censored, estimate.is_none() && n > 0);
+        }
+    }
+}
