@@ -170,3 +170,189 @@ impl MetricColumn {
         [mean, p50, p95, p99, max]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Row = (
+        &'static str,
+        u64,
+        u64,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<Note>,
+    );
+
+    fn shape(row: &StatRow) -> Row {
+        let round = |x: Option<f64>| x.map(|x| (x * 1e9).round() / 1e9);
+        (
+            row.stat,
+            row.n,
+            row.n_censored,
+            round(row.estimate),
+            round(row.ci_low),
+            round(row.ci_high),
+            row.note,
+        )
+    }
+
+    fn check(column: &MetricColumn, want: [Row; 5]) {
+        let rows = column.rows(0.95);
+        for row in &rows {
+            let parts = [row.estimate, row.ci_low, row.ci_high];
+            assert!(parts.iter().flatten().all(|x| x.is_finite()), "{row:?}");
+        }
+        assert_eq!(rows.map(|r| shape(&r)), want);
+    }
+
+    /// Values 1..=k pushed in a scrambled seed order, so sorting is exercised.
+    fn scrambled(k: u32) -> impl Iterator<Item = f64> {
+        (0..k).map(move |i| f64::from((i * 37) % k + 1))
+    }
+
+    #[test]
+    fn plain_column() {
+        // 1..=100 plus two runs where the metric does not apply. Mean 50.5 with
+        // scipy.stats.t.interval(0.95, 99, loc=50.5, scale=std(ddof=1)/10) =
+        // (44.74349058306416, 56.25650941693584). Quantile ranks from the binomial
+        // (see quantile.rs): p50 (40, 61), p95 (90, 100), p99 (97, none).
+        let mut column = MetricColumn::new(Censoring::NotApplicable);
+        column.push(None);
+        scrambled(100).for_each(|x| column.push(Some(x)));
+        column.push(None);
+        assert_eq!(column.len(), 102);
+        check(
+            &column,
+            [
+                (
+                    "mean",
+                    100,
+                    0,
+                    Some(50.5),
+                    Some(44.743490583),
+                    Some(56.256509417),
+                    None,
+                ),
+                ("p50", 100, 0, Some(50.0), Some(40.0), Some(61.0), None),
+                ("p95", 100, 0, Some(95.0), Some(90.0), Some(100.0), None),
+                ("p99", 100, 0, Some(99.0), Some(97.0), None, None),
+                ("max", 100, 0, Some(100.0), None, None, None),
+            ],
+        );
+    }
+
+    #[test]
+    fn censored_column() {
+        // 1..=90 observed, 10 censored at a 120 s horizon. Restricted mean
+        // (4095 + 1200) / 100 = 52.95, scipy.stats.t.interval as above =
+        // (46.31508948109169, 59.584910518908316). p95 has rank 95 > 90: censored; the p99 lower
+        // bound's rank 97 is censored too.
+        let mut column = MetricColumn::new(Censoring::AtHorizon { cap_s: 120.0 });
+        scrambled(90).for_each(|x| column.push(Some(x)));
+        (0..10).for_each(|_| column.push(None));
+        let beyond = Some(Note::BeyondHorizon);
+        check(
+            &column,
+            [
+                (
+                    "mean",
+                    100,
+                    10,
+                    Some(52.95),
+                    Some(46.315089481),
+                    Some(59.584910519),
+                    Some(Note::RestrictedMean),
+                ),
+                ("p50", 100, 10, Some(50.0), Some(40.0), Some(61.0), None),
+                ("p95", 100, 10, None, Some(90.0), None, beyond),
+                ("p99", 100, 10, None, None, None, beyond),
+                ("max", 100, 10, None, None, None, beyond),
+            ],
+        );
+    }
+
+    #[test]
+    fn upper_bound_among_censored_is_noted() {
+        let mut column = MetricColumn::new(Censoring::AtHorizon { cap_s: 600.0 });
+        scrambled(55).for_each(|x| column.push(Some(x)));
+        (0..45).for_each(|_| column.push(None));
+        let p50 = column.rows(0.95)[1];
+        assert_eq!(
+            shape(&p50),
+            (
+                "p50",
+                100,
+                45,
+                Some(50.0),
+                Some(40.0),
+                None,
+                Some(Note::HighBeyondHorizon)
+            )
+        );
+    }
+
+    #[test]
+    fn uncensored_time_column_has_plain_mean() {
+        let mut column = MetricColumn::new(Censoring::AtHorizon { cap_s: 120.0 });
+        column.push(Some(4.0));
+        let rows = column.rows(0.95);
+        assert_eq!(shape(&rows[0]), ("mean", 1, 0, Some(4.0), None, None, None));
+        assert_eq!(shape(&rows[4]), ("max", 1, 0, Some(4.0), None, None, None));
+    }
+
+    #[test]
+    fn empty_and_all_censored() {
+        let empty = MetricColumn::new(Censoring::NotApplicable);
+        assert!(empty.is_empty());
+        let rows = empty.rows(0.95).map(|r| shape(&r));
+        for (row, stat) in rows.iter().zip(["mean", "p50", "p95", "p99", "max"]) {
+            assert_eq!(*row, (stat, 0, 0, None, None, None, None));
+        }
+
+        let mut only_na = MetricColumn::new(Censoring::NotApplicable);
+        only_na.push(None);
+        assert_eq!(only_na.rows(0.95)[0].n, 0);
+
+        let mut censored = MetricColumn::new(Censoring::AtHorizon { cap_s: 300.0 });
+        (0..8).for_each(|_| censored.push(None));
+        let beyond = Some(Note::BeyondHorizon);
+        check(
+            &censored,
+            [
+                (
+                    "mean",
+                    8,
+                    8,
+                    Some(300.0),
+                    Some(300.0),
+                    Some(300.0),
+                    Some(Note::RestrictedMean),
+                ),
+                ("p50", 8, 8, None, None, None, beyond),
+                ("p95", 8, 8, None, None, None, beyond),
+                ("p99", 8, 8, None, None, None, beyond),
+                ("max", 8, 8, None, None, None, beyond),
+            ],
+        );
+    }
+
+    #[test]
+    fn equal_values() {
+        let mut column = MetricColumn::new(Censoring::NotApplicable);
+        (0..10).for_each(|_| column.push(Some(2.5)));
+        let rows = column.rows(0.95).map(|r| shape(&r));
+        assert_eq!(
+            rows[0],
+            ("mean", 10, 0, Some(2.5), Some(2.5), Some(2.5), None)
+        );
+        // n = 10: median ranks (2, 9), as B(1) = 11/1024 ≤ 0.025 < B(2) = 56/1024 and
+        // B(7) = 968/1024 < 0.975 ≤ B(8) = 1013/1024.
+        assert_eq!(
+            rows[1],
+            ("p50", 10, 0, Some(2.5), Some(2.5), Some(2.5), None)
+        );
+        assert_eq!(rows[4], ("max", 10, 0, Some(2.5), None, None, None));
+    }
+}

@@ -52,5 +52,5 @@ impl Interval {
 /// The upper probability `(1 + level) / 2` of a two-sided interval at `level`, or
 /// `None` when `level` is not strictly between 0 and 1.
 fn upper_prob(level: f64) -> Option<f64> {
-    (level > 0.0 && level < 1.0).then(|| 0.5 * (1.0 + level))
+    (level > 0.0 && level < 1.0).then_some(0.5 * (1.0 + level))
 }
