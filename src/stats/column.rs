@@ -133,8 +133,11 @@ impl MetricColumn {
         let n = observed.len() as u64 + n_censored;
 
         let mean = match self.censoring {
-            Censoring::AtHorizon { cap_s } if n_censored > 0 => StatRow {
-                note: Some(Note::RestrictedMean),
+            Censoring::NotApplicable => {
+                StatRow::new("mean", n, n_censored, mean_ci(&observed, level))
+            }
+            Censoring::AtHorizon { cap_s } => StatRow {
+                note: (n_censored > 0).then_some(Note::RestrictedMean),
                 ..StatRow::new(
                     "mean",
                     n,
@@ -142,7 +145,6 @@ impl MetricColumn {
                     restricted_mean(&self.values, cap_s, level),
                 )
             },
-            _ => StatRow::new("mean", n, n_censored, mean_ci(&observed, level)),
         };
 
         let mut sorted = observed;
