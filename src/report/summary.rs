@@ -8,7 +8,7 @@ use super::files::{field, num, opt};
 use crate::cli::Failure;
 use crate::metrics::{Outcome, RunRow};
 use crate::scenario::{FaultKind, Scenario, Strategy};
-use crate::stats::{self, Interval};
+use crate::stats;
 use crate::world::RunOutput;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use hdrhistogram::Histogram;
@@ -379,13 +379,13 @@ impl<'a> Summary<'a> {
                         subset: subset.into(),
                         metric,
                         n_pairs: c.n,
-                        mean_diff: c.mean.estimate,
-                        ci_low: c.mean.low,
-                        ci_high: c.mean.high,
-                        share_better: c.better.estimate,
-                        share_better_low: c.better.low,
-                        share_better_high: c.better.high,
-                        share_worse: c.share_worse,
+                        mean_diff: c.diff.estimate,
+                        ci_low: c.diff.low,
+                        ci_high: c.diff.high,
+                        share_better: c.better_share.estimate,
+                        share_better_low: c.better_share.low,
+                        share_better_high: c.better_share.high,
+                        share_worse: (c.n > 0).then(|| c.worse as f64 / c.n as f64),
                     });
                 }
             }
@@ -632,10 +632,10 @@ impl<'a> Summary<'a> {
             s.push_str(&format!(
                 "\n  vs {}: {} pp blast radius [95% CI {} .. {}], {} extra pod·s",
                 other.name,
-                signed_pp(d.mean.estimate),
-                signed_pp(d.mean.low),
-                signed_pp(d.mean.high),
-                c.mean.estimate.map_or("–".into(), |v| format!("{v:+.0}")),
+                signed_pp(d.diff.estimate),
+                signed_pp(d.diff.low),
+                signed_pp(d.diff.high),
+                c.diff.estimate.map_or("–".into(), |v| format!("{v:+.0}")),
             ));
         }
         s.push('\n');
@@ -647,87 +647,40 @@ fn signed_pp(x: Option<f64>) -> String {
     x.map_or("–".into(), |v| format!("{:+.3}", 100.0 * v))
 }
 
-/// mean, p50, p95, p99, max of one column (censoring-aware).
+/// mean, p50, p95, p99, max of one column (censoring-aware), via `stats::MetricColumn`:
+/// censored times count as larger than every observation for quantiles and as the
+/// time left to the horizon for the (restricted) mean.
 fn column_stats(col: &[Val]) -> Vec<StatRow> {
-    let mut obs: Vec<f64> = col
-        .iter()
-        .filter_map(|v| if let Val::Obs(x) = v { Some(*x) } else { None })
-        .collect();
-    let caps: Vec<f64> = col
-        .iter()
-        .filter_map(|v| {
-            if let Val::Censored(c) = v {
-                Some(*c)
-            } else {
-                None
-            }
-        })
-        .collect();
-    obs.sort_by(f64::total_cmp);
-    let n_cens = caps.len() as u64;
-    let n = obs.len() as u64 + n_cens;
-    let blank = StatRow {
-        strategy: String::new(),
-        subset: String::new(),
-        metric: String::new(),
-        stat: "",
-        n,
-        n_censored: n_cens,
-        estimate: None,
-        ci_low: None,
-        ci_high: None,
-        note: "",
-    };
-    let mut out = Vec::with_capacity(5);
-    let mean: Interval = if n_cens > 0 {
-        let all: Vec<f64> = obs.iter().copied().chain(caps.iter().copied()).collect();
-        stats::mean_ci(&all, 0.95)
-    } else {
-        stats::mean_ci(&obs, 0.95)
-    };
-    out.push(StatRow {
-        stat: "mean",
-        estimate: mean.estimate,
-        ci_low: mean.low,
-        ci_high: mean.high,
-        note: if n_cens > 0 {
-            "restricted mean: censored values count as the time left to the horizon"
-        } else {
-            ""
-        },
-        ..blank.clone()
+    let cap = col.iter().find_map(|v| match v {
+        Val::Censored(c) => Some(*c),
+        _ => None,
     });
-    for (stat, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99)] {
-        let iv = stats::quantile_ci(&obs, n_cens, q, 0.95);
-        let among = iv.estimate.is_none() && n > 0;
-        out.push(StatRow {
-            stat,
-            estimate: iv.estimate,
-            ci_low: iv.low,
-            ci_high: iv.high,
-            note: if among {
-                "quantile falls among runs censored at the horizon"
-            } else {
-                ""
-            },
-            ..blank.clone()
-        });
+    let mut mc = stats::MetricColumn::new(match cap {
+        Some(cap_s) => stats::Censoring::AtHorizon { cap_s },
+        None => stats::Censoring::NotApplicable,
+    });
+    for v in col {
+        match v {
+            Val::Obs(x) => mc.push(Some(*x)),
+            Val::Censored(_) => mc.push(None),
+            Val::NotApplicable => {}
+        }
     }
-    out.push(StatRow {
-        stat: "max",
-        estimate: if n_cens > 0 {
-            None
-        } else {
-            obs.last().copied()
-        },
-        note: if n_cens > 0 {
-            "some runs censored at the horizon"
-        } else {
-            ""
-        },
-        ..blank
-    });
-    out
+    mc.rows(stats::LEVEL)
+        .into_iter()
+        .map(|r| StatRow {
+            strategy: String::new(),
+            subset: String::new(),
+            metric: String::new(),
+            stat: r.stat,
+            n: r.n,
+            n_censored: r.n_censored,
+            estimate: r.estimate,
+            ci_low: r.ci_low,
+            ci_high: r.ci_high,
+            note: r.note.map_or("", |n| n.as_str()),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,49 +1,56 @@
-//! TEMPORARY STUB until the stats branch lands.
-#[derive(Clone, Copy, Debug, Default)]
+//! Summary statistics for the sweep (DESIGN.md §6): t-intervals for means, Wilson
+//! intervals for rates, distribution-free order-statistic intervals for quantiles of
+//! right-censored metrics, restricted means, and paired per-seed comparisons.
+//!
+//! Pure functions of the values they are given: no I/O, no clock, no threads, no
+//! randomness. Callers pass values in seed order and every sum runs in that order, so
+//! results are byte-identical however the sweep was scheduled. An interval bound that
+//! cannot be computed is `None`, never NaN. Pooled latency percentiles come from merged
+//! histograms elsewhere, not from here.
+
+pub mod column;
+pub mod dist;
+pub mod interval;
+pub mod paired;
+pub mod quantile;
+
+pub use column::{Censoring, MetricColumn, Note, StatRow};
+pub use dist::t_quantile;
+pub use interval::{mean_ci, restricted_mean, wilson};
+pub use paired::{Paired, paired};
+pub use quantile::{Quantile, estimate_rank, order_stat_ranks, quantile};
+
+/// The confidence level of every interval in the summary (DESIGN.md §6).
+pub const LEVEL: f64 = 0.95;
+
+/// A point estimate with a two-sided confidence interval. Any part may be absent
+/// (too few values, or a value beyond the horizon); absent parts are `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Interval {
     pub estimate: Option<f64>,
     pub low: Option<f64>,
     pub high: Option<f64>,
 }
-pub struct Paired {
-    pub n: u64,
-    pub mean: Interval,
-    pub better: Interval,
-    pub share_worse: Option<f64>,
-}
-pub fn wilson(k: u64, n: u64, _l: f64) -> Interval {
-    Interval {
-        estimate: (n > 0).then(|| k as f64 / n as f64),
+
+impl Interval {
+    /// No estimate and no bounds.
+    pub const EMPTY: Interval = Interval {
+        estimate: None,
         low: None,
         high: None,
+    };
+
+    /// An estimate without bounds.
+    pub fn point(estimate: f64) -> Interval {
+        Interval {
+            estimate: Some(estimate),
+            ..Interval::EMPTY
+        }
     }
 }
-pub fn mean_ci(v: &[f64], _l: f64) -> Interval {
-    Interval {
-        estimate: (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64),
-        low: None,
-        high: None,
-    }
-}
-pub fn quantile_ci(v: &[f64], _c: u64, q: f64, _l: f64) -> Interval {
-    Interval {
-        estimate: v
-            .get(((q * v.len() as f64).ceil() as usize).saturating_sub(1))
-            .copied(),
-        low: None,
-        high: None,
-    }
-}
-pub fn paired(a: &[Option<f64>], b: &[Option<f64>], _lb: bool, _l: f64) -> Paired {
-    let d: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .filter_map(|(x, y)| Some((*y)? - (*x)?))
-        .collect();
-    Paired {
-        n: d.len() as u64,
-        mean: mean_ci(&d, 0.95),
-        better: Interval::default(),
-        share_worse: None,
-    }
+
+/// The upper probability `(1 + level) / 2` of a two-sided interval at `level`, or
+/// `None` when `level` is not strictly between 0 and 1.
+fn upper_prob(level: f64) -> Option<f64> {
+    (level > 0.0 && level < 1.0).then_some(0.5 * (1.0 + level))
 }
