@@ -575,3 +575,334 @@ impl Canary {
         self.sync(core);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Outcome;
+    use crate::scenario::{Fault, IntOrPercent, StrategyKind};
+    use crate::strategy::testkit::{first_event, run, s, scenario, strategy};
+
+    fn params(traffic_routing: bool, steps: Vec<CanaryStep>) -> CanaryParams {
+        CanaryParams {
+            traffic_routing,
+            sticky: false,
+            steps,
+            max_surge: IntOrPercent::Percent(25.0),
+            max_unavailable: IntOrPercent::Percent(25.0),
+            scale_down_delay: s(30),
+            abort_scale_down_delay: s(30),
+        }
+    }
+
+    /// The default scenario's steps: 5%, 25%, 50%, two minutes each.
+    fn default_steps() -> Vec<CanaryStep> {
+        use CanaryStep::*;
+        vec![
+            SetWeight(5),
+            Pause(Some(s(120))),
+            SetWeight(25),
+            Pause(Some(s(120))),
+            SetWeight(50),
+            Pause(Some(s(120))),
+        ]
+    }
+
+    /// One reconcile from (0 canary, `replicas` stable, all stable available):
+    /// (replicas, weight, surge, unavailable) -> (canary, stable) ReplicaSet sizes.
+    /// Expected values are worked out by hand from Argo's rules: the canary grows
+    /// within the surge, the stable set shrinks within the unavailability.
+    #[test]
+    fn basic_canary_first_reconcile() {
+        let check = |(r, w, surge, unavail): (u32, u32, u32, u32), want: (u32, u32)| {
+            let l = Limits {
+                replicas: r,
+                surge,
+                unavail,
+            };
+            let new = RsView {
+                spec: 0,
+                available: 0,
+            };
+            let stable = RsView {
+                spec: r,
+                available: r,
+            };
+            assert_eq!(
+                basic_canary_counts(l, w, new, stable),
+                want,
+                "replicas {r} weight {w} surge {surge} unavailable {unavail}"
+            );
+        };
+        // Target 1+9: one surge pod for the canary, one stable pod may go.
+        check((10, 10, 1, 1), (1, 9));
+        // No unavailability: only the surge moves.
+        check((10, 30, 3, 0), (3, 10));
+        // No surge: the stable set shrinks to its target first, the canary waits.
+        check((10, 30, 0, 5), (0, 7));
+        // Target 4+6 (weight 41): 3 surge pods, then 2 stable pods may go.
+        check((10, 41, 3, 2), (3, 8));
+        // Target 1+1 (one surge pod): nothing may go.
+        check((1, 5, 1, 0), (1, 1));
+    }
+
+    /// The approximation of a weight by pod counts; the expected values are the
+    /// closest ratio by hand (the canary first on a tie, one surge pod allowed).
+    #[test]
+    fn approximation_table() {
+        let table = [
+            // (replicas, weight, surge) -> (canary, stable)
+            ((1, 49, 0), (0, 1)),
+            ((1, 50, 0), (1, 0)),
+            ((1, 1, 1), (1, 1)),
+            ((2, 1, 0), (1, 1)),
+            ((2, 1, 1), (1, 2)),
+            ((2, 99, 1), (2, 1)),
+            ((3, 49, 1), (2, 2)),
+            ((10, 5, 1), (1, 10)),
+            ((10, 15, 0), (2, 8)),
+            ((10, 18, 1), (2, 9)),
+            ((10, 24, 1), (3, 8)),
+            ((10, 99, 1), (10, 1)),
+            ((10, 100, 1), (10, 0)),
+        ];
+        for ((r, w, surge), want) in table {
+            assert_eq!(approximate_counts(r, w, surge), want, "{r} {w} {surge}");
+        }
+    }
+
+    #[test]
+    fn approximation_picks_the_closest_ratio() {
+        // 4/10 = 40% beats 5/10 = 50% and 5/11 = 45.5%.
+        assert_eq!(approximate_counts(10, 41, 3), (4, 6));
+        // A tie (1.5 pods) rounds up; with surge 2/4 = 50% is exact.
+        assert_eq!(approximate_counts(3, 50, 0), (2, 1));
+        assert_eq!(approximate_counts(3, 50, 1), (2, 2));
+        // A small weight never rounds to zero canary pods.
+        assert_eq!(approximate_counts(10, 1, 0), (1, 9));
+        assert_eq!(approximate_counts(10, 0, 3), (0, 10));
+        assert_eq!(approximate_counts(10, 100, 3), (10, 0));
+    }
+
+    #[test]
+    fn basic_canary_at_weight_41_runs_4_canary_and_6_stable_pods() {
+        let sc = scenario(10, None);
+        let p = params(
+            false,
+            vec![CanaryStep::SetWeight(41), CanaryStep::Pause(Some(s(300)))],
+        );
+        let out = run(&sc, &strategy(StrategyKind::Canary(p), Rollback::None), 1);
+        let paused = first_event(&out, "pause").expect("the weight step completes") as u64;
+        let tl = &out.trace.as_ref().unwrap().timeline;
+        // Throughout the pause (the step has settled) the counts stay put.
+        for r in tl
+            .iter()
+            .filter(|r| r.sample.t_s > paused && r.sample.t_s < paused + 290)
+        {
+            assert_eq!(
+                (r.sample.new.active, r.sample.old.active),
+                (4, 6),
+                "t={}",
+                r.sample.t_s
+            );
+            assert_eq!(
+                (r.sample.new.ready, r.sample.old.ready),
+                (4, 6),
+                "t={}",
+                r.sample.t_s
+            );
+        }
+        // Never more than replicas + surge (10 + 3) pods, never fewer than
+        // replicas - unavailable (10 - 2) ready.
+        for r in tl.iter().filter(|r| r.sample.t_s >= 60) {
+            assert!(r.sample.new.active + r.sample.old.active <= 13);
+            assert!(
+                r.sample.new.ready + r.sample.old.ready >= 8,
+                "t={}",
+                r.sample.t_s
+            );
+        }
+        // (Failures are not asserted: without a router, scaled-down pods refuse
+        // requests for the endpoint lag, as in any pooled rollout.)
+        assert_eq!(out.row.outcome, Outcome::Completed);
+    }
+
+    #[test]
+    fn routed_canary_at_weight_5_of_20_sends_5_percent_to_one_pod() {
+        let mut sc = scenario(20, None);
+        sc.duration = s(900);
+        let p = params(
+            true,
+            vec![CanaryStep::SetWeight(5), CanaryStep::Pause(None)],
+        );
+        // The person resumes after a day: the weight holds until the horizon.
+        sc.monitoring.human_promote = crate::scenario::Dist::Constant(s(86_400));
+        let out = run(&sc, &strategy(StrategyKind::Canary(p), Rollback::None), 3);
+        let tr = out.trace.as_ref().unwrap();
+        let t_w = first_event(&out, "weight").unwrap();
+        let weighted = tr
+            .events
+            .iter()
+            .filter(|e| e.kind == "weight")
+            .map(|e| e.detail.clone())
+            .collect::<Vec<_>>();
+        assert_eq!(weighted, ["new version weight 0%", "new version weight 5%"]);
+        let t_w = tr
+            .events
+            .iter()
+            .filter(|e| e.kind == "weight")
+            .nth(1)
+            .map_or(t_w, |e| e.t.secs_f64());
+        // The balancer sees the canary endpoint one endpoint lag after readiness.
+        for r in tr
+            .timeline
+            .iter()
+            .filter(|r| r.sample.t_s as f64 > t_w + 1.0)
+        {
+            assert_eq!((r.sample.new.active, r.sample.old.active), (1, 20));
+            assert_eq!(r.sample.new_weight, 5.0);
+        }
+        // Every request after the weight change goes to the canary independently
+        // with p = 0.05: exposed ~ Binomial(n, 0.05). n counts whole seconds after the
+        // change; the partial second adds at most ~rate requests of slack.
+        let n: u64 = tr
+            .timeline
+            .iter()
+            .filter(|r| r.sample.t_s as f64 >= t_w.ceil())
+            .map(|r| r.requests)
+            .sum();
+        let mean = 0.05 * n as f64;
+        let sd = (n as f64 * 0.05 * 0.95).sqrt();
+        let exposed = out.row.exposed_requests as f64;
+        assert!(
+            (exposed - mean).abs() <= 4.0 * sd + 0.05 * 200.0 * 2.0,
+            "exposed {exposed}, expected {mean} ± {sd}"
+        );
+        assert!(out.row.deploy_duration_s.is_none());
+        assert_eq!(out.row.outcome, Outcome::Stalled, "waiting at the gate");
+    }
+
+    #[test]
+    fn healthy_routed_canary_promotes_then_drops_the_old_pods() {
+        let sc = scenario(20, None);
+        let p = params(true, default_steps());
+        let out = run(&sc, &strategy(StrategyKind::Canary(p), Rollback::Auto), 2);
+        assert_eq!(out.row.outcome, Outcome::Completed);
+        assert_eq!(out.row.failed_requests, 0);
+        let done = first_event(&out, "deploy_complete").unwrap();
+        let scaled = first_event(&out, "scale_down").unwrap();
+        assert!((scaled - done - 30.0).abs() < 1e-6);
+        // Full stable set plus a full canary at the promotion.
+        assert_eq!(out.row.peak_pods, 40);
+        let last = out.trace.as_ref().unwrap().timeline.last().unwrap();
+        assert_eq!((last.sample.new.ready, last.sample.old.active), (20, 0));
+        assert_eq!(last.sample.new_weight, 100.0);
+    }
+
+    #[test]
+    fn healthy_basic_canary_promotes_within_surge() {
+        let sc = scenario(20, None);
+        let p = params(false, default_steps());
+        let out = run(&sc, &strategy(StrategyKind::Canary(p), Rollback::Auto), 4);
+        assert_eq!(out.row.outcome, Outcome::Completed);
+        // 20 replicas + 25% surge, not counting terminating pods.
+        let tl = &out.trace.as_ref().unwrap().timeline;
+        assert!(
+            tl.iter()
+                .all(|r| r.sample.new.active + r.sample.old.active <= 25)
+        );
+        let last = out.trace.as_ref().unwrap().timeline.last().unwrap();
+        assert_eq!((last.sample.new.ready, last.sample.old.active), (20, 0));
+    }
+
+    /// A faulty release (half the canary's requests fail) is caught at the first
+    /// step. Traffic reaches the canary only from the weight change `t_w` (5%, the
+    /// canary pod being available; its endpoint one `endpoint_lag` = 1 s later) until
+    /// the abort sets the weight back to 0 at the decision `t_d`. The background
+    /// analysis runs every `interval` (10 s) over whole seconds of the last 30 s and
+    /// needs `min_requests` (50) canary requests, about 5 s of 5% of 200/s; allowing
+    /// twice that for Poisson luck, `t_d − t_w ≤ 1 + 10 + 10 + 1 = 22 s`. Exposed ≈
+    /// Poisson(0.05 · 200 · (t_d − t_w)) ≤ 220, i.e. a share of all requests since t0
+    /// of about 5% · (time to detection / run length).
+    #[test]
+    fn faulty_canary_aborts_at_the_first_step() {
+        let sc = scenario(20, Some(Fault::Errors { error_rate: 0.5 }));
+        let p = params(true, default_steps());
+        for seed in 0..3 {
+            let out = run(
+                &sc,
+                &strategy(StrategyKind::Canary(p.clone()), Rollback::Auto),
+                seed,
+            );
+            let tr = out.trace.as_ref().unwrap();
+            let t_w = tr
+                .events
+                .iter()
+                .find(|e| e.kind == "weight" && e.detail.contains(" 5%"))
+                .unwrap()
+                .t
+                .secs_f64();
+            let t0 = sc.deploy_at.secs_f64();
+            let t_d = t0 + out.row.decide_s.expect("aborted");
+            assert!(
+                t_d - t_w <= 22.0,
+                "seed {seed}: decided {} s after the weight",
+                t_d - t_w
+            );
+            assert!(first_event(&out, "step").is_some_and(|t| t <= t_w + 1e-9));
+            // The abort came before the second setWeight.
+            assert!(tr.events.iter().filter(|e| e.kind == "step").count() <= 2);
+            let exposed = out.row.exposed_requests as f64;
+            let expected = 0.05 * 200.0 * (t_d - t_w);
+            assert!(
+                exposed <= expected + 4.0 * expected.sqrt() + 1.0,
+                "seed {seed}: exposed {exposed}, expected about {expected}"
+            );
+            let share = exposed / out.row.requests as f64;
+            let run_s = (sc.duration - sc.deploy_at).secs_f64();
+            assert!(
+                share <= 0.05 * (t_d - t0) / run_s * 1.5,
+                "seed {seed}: share {share}"
+            );
+            // Weight 0 at the decision: traffic is back on stable at once.
+            assert_eq!(out.row.rollback_s, Some(0.0));
+            assert_eq!(out.row.outcome, Outcome::RolledBack);
+            let done = first_event(&out, "rollback_complete").unwrap();
+            assert!(
+                done >= t_d + 30.0,
+                "the canary waits abort_scale_down_delay"
+            );
+        }
+    }
+
+    #[test]
+    fn basic_canary_abort_scales_the_stable_set_back() {
+        let sc = scenario(10, Some(Fault::Errors { error_rate: 0.5 }));
+        let p = params(false, default_steps());
+        let out = run(&sc, &strategy(StrategyKind::Canary(p), Rollback::Auto), 5);
+        assert_eq!(out.row.outcome, Outcome::RolledBack);
+        let last = out.trace.as_ref().unwrap().timeline.last().unwrap();
+        assert_eq!((last.sample.new.active, last.sample.old.ready), (0, 10));
+        for r in out.trace.as_ref().unwrap().timeline.iter() {
+            assert!(r.sample.new.active + r.sample.old.active <= 13);
+        }
+    }
+
+    #[test]
+    fn analysis_step_failure_without_auto_rollback_waits_at_a_gate() {
+        let sc = scenario(20, Some(Fault::Errors { error_rate: 0.5 }));
+        let p = params(
+            true,
+            vec![
+                CanaryStep::SetWeight(25),
+                CanaryStep::Analysis,
+                CanaryStep::SetWeight(50),
+            ],
+        );
+        let out = run(&sc, &strategy(StrategyKind::Canary(p), Rollback::None), 1);
+        assert!(first_event(&out, "analysis_failed").is_some());
+        assert!(out.row.detect_s.is_some());
+        assert_eq!(out.row.outcome, Outcome::Stalled);
+        assert!(out.row.decide_s.is_none());
+    }
+}
