@@ -29,7 +29,9 @@
 //! a failure aborts with `rollback = "auto"`, otherwise the rollout waits at a gate); a
 //! rollback after full promotion re-deploys the stable version with the abort
 //! mechanics (switch back at once while the old pods still run, otherwise scale them
-//! up, then switch), not through the steps again.
+//! up, then switch), not through the steps again; router weight changes take effect
+//! at once (no proxy propagation delay); `abort_scale_down_delay = "0s"` scales the
+//! canary down at once (in Argo 0 means "never").
 
 use crate::scenario::{CanaryParams, CanaryStep, Rollback};
 use crate::sim::SimTime;
