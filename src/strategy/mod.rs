@@ -4,8 +4,12 @@
 //! `Controller` dispatches statically over the kinds (no dynamic dispatch). A
 //! controller never reads the event queue or request state directly.
 
+pub mod blue_green;
+pub mod canary;
 pub mod recreate;
 pub mod rolling;
+#[cfg(test)]
+mod testkit;
 
 use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
 use crate::world::{Core, Scope};
@@ -14,6 +18,8 @@ pub enum Controller {
     None,
     Recreate(recreate::Recreate),
     Rolling(rolling::Rolling),
+    Canary(canary::Canary),
+    BlueGreen(blue_green::BlueGreen),
 }
 
 impl Controller {
@@ -28,6 +34,12 @@ impl Controller {
             StrategyKind::Rolling(p) => {
                 Controller::Rolling(rolling::Rolling::new(p, replicas, s.rollback))
             }
+            StrategyKind::Canary(p) => {
+                Controller::Canary(canary::Canary::new(p, replicas, s.rollback))
+            }
+            StrategyKind::BlueGreen(p) => {
+                Controller::BlueGreen(blue_green::BlueGreen::new(p, replicas))
+            }
             _ => Controller::None,
         }
     }
@@ -38,6 +50,8 @@ impl Controller {
             Controller::None => {}
             Controller::Recreate(c) => c.start(core),
             Controller::Rolling(c) => c.start(core),
+            Controller::Canary(c) => c.start(core),
+            Controller::BlueGreen(c) => c.start(core),
         }
     }
 
@@ -47,6 +61,8 @@ impl Controller {
             Controller::None => {}
             Controller::Recreate(c) => c.sync(core),
             Controller::Rolling(c) => c.sync(core),
+            Controller::Canary(c) => c.sync(core),
+            Controller::BlueGreen(c) => c.sync(core),
         }
     }
 
@@ -55,6 +71,8 @@ impl Controller {
             Controller::None => {}
             Controller::Recreate(c) => c.timer(tag, core),
             Controller::Rolling(c) => c.timer(tag, core),
+            Controller::Canary(c) => c.timer(tag, core),
+            Controller::BlueGreen(c) => c.timer(tag, core),
         }
     }
 
@@ -64,6 +82,8 @@ impl Controller {
             Controller::None => None,
             Controller::Recreate(c) => c.analysis_scope(),
             Controller::Rolling(c) => c.analysis_scope(),
+            Controller::Canary(c) => c.analysis_scope(),
+            Controller::BlueGreen(c) => c.analysis_scope(),
         }
     }
 
@@ -73,6 +93,8 @@ impl Controller {
             Controller::None => {}
             Controller::Recreate(c) => c.rollback(core),
             Controller::Rolling(c) => c.rollback(core),
+            Controller::Canary(c) => c.rollback(core),
+            Controller::BlueGreen(c) => c.rollback(core),
         }
     }
 }

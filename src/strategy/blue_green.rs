@@ -1,0 +1,353 @@
+//! Argo Rollouts `blueGreen`: a full preview stack beside the active one, promotion
+//! by switching the active service, the old stack kept for `scale_down_delay`.
+//!
+//! Follows the rollout controller's sequence: the new ReplicaSet is scaled to
+//! `replicas` behind the preview service while the active service keeps the old one;
+//! once every preview pod is available the pre-promotion phase runs for
+//! `preview_duration`; then the rollout promotes at once (`auto_promote = true`) or
+//! pauses until a person promotes it (after a `human_promote` draw). Promotion
+//! switches the active service's selector; the old stack is scaled to zero after
+//! `scale_down_delay`, during which the post-promotion analysis watches the new
+//! version's live traffic. The deploy counts as done at that scale-down (Argo marks
+//! the rollout fully promoted when post-promotion analysis ends, which it cuts off at
+//! `scaleDownDelaySeconds`).
+//!
+//! A selector switch is not instant: it reaches the balancer after `endpoint_lag`,
+//! like any endpoint change, so a switch back during `scale_down_delay` restores the
+//! old version within that lag.
+//!
+//! Simplifications: no synthetic preview traffic — `preview_rate` does not generate
+//! requests, so the pre-promotion phase is a readiness-gated wait of
+//! `preview_duration` and only crash-looping or unready preview pods hold it; no
+//! `previewReplicaCount`; an aborted preview stack is scaled down as soon as no
+//! traffic can reach it (Argo's `abortScaleDownDelaySeconds` is not a parameter
+//! here); `progressDeadlineSeconds` takes Argo's default (600 s) while the preview
+//! stack comes up and only marks the rollout stalled. A rollback after the old stack
+//! is gone scales the old version back to full size and switches once it is
+//! available.
+
+use crate::scenario::BlueGreenParams;
+use crate::sim::SimTime;
+use crate::world::balancer::Mode;
+use crate::world::{Core, DeployPhase, Scope};
+
+/// Argo's default `progressDeadlineSeconds`.
+const PROGRESS_DEADLINE: SimTime = SimTime::from_secs(600);
+
+const T_PREVIEW_DONE: u32 = 1;
+const T_PERSON: u32 = 2;
+const T_SCALE_DOWN: u32 = 3;
+const T_SWITCH: u32 = 4;
+const T_DEADLINE: u32 = 5;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// The preview stack is coming up.
+    Preview,
+    /// Pre-promotion phase (`preview_duration`).
+    Checking,
+    /// Waiting for a person to promote.
+    Gated,
+    /// Active service switched; the old stack waits for `scale_down_delay`.
+    Switched,
+    Done,
+    Aborting,
+    Aborted,
+}
+
+#[derive(Clone, Debug)]
+pub struct BlueGreen {
+    p: BlueGreenParams,
+    replicas: u32,
+    state: State,
+    /// The version the active service selects (the balancer follows after the lag).
+    active: u8,
+    /// The balancer has caught up with `active`.
+    switch_applied: bool,
+    last_progress: (u32, u32),
+    last_progress_at: SimTime,
+}
+
+impl BlueGreen {
+    pub fn new(p: &BlueGreenParams, replicas: u32) -> Self {
+        BlueGreen {
+            p: p.clone(),
+            replicas,
+            state: State::Preview,
+            active: 0,
+            switch_applied: true,
+            last_progress: (0, 0),
+            last_progress_at: SimTime::ZERO,
+        }
+    }
+
+    pub fn start(&mut self, core: &mut Core) {
+        core.phase = DeployPhase::Rolling;
+        core.set_mode(Mode::Weighted {
+            new_weight: 0,
+            sticky: false,
+        });
+        core.set_desired(1, self.replicas);
+        self.last_progress_at = core.now;
+        core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+        self.sync(core);
+    }
+
+    /// Points the active service at `version`; the balancer follows after the lag.
+    fn switch_to(&mut self, core: &mut Core, version: u8) {
+        self.active = version;
+        self.switch_applied = false;
+        core.log("switch", None, || {
+            format!("active service -> version {version}")
+        });
+        core.timer(core.now + core.sc.load_balancer.endpoint_lag, T_SWITCH);
+    }
+
+    pub fn sync(&mut self, core: &mut Core) {
+        let r = self.replicas;
+        match self.state {
+            State::Preview => {
+                let c = core.counts(1);
+                let p = (c.active, c.available);
+                if p != self.last_progress {
+                    self.last_progress = p;
+                    self.last_progress_at = core.now;
+                    if core.deploy.stalled {
+                        core.deploy.stalled = false;
+                        core.phase = DeployPhase::Rolling;
+                    }
+                    core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+                }
+                if c.available >= r {
+                    self.state = State::Checking;
+                    core.phase = DeployPhase::Paused;
+                    core.deploy.stalled = false;
+                    let d = self.p.preview_duration;
+                    core.log("preview_ready", None, || {
+                        format!("preview stack available; promotion checks for {d}")
+                    });
+                    core.timer(core.now + d, T_PREVIEW_DONE);
+                }
+            }
+            State::Aborting => {
+                if self.active == 1 && core.counts(0).available >= r {
+                    self.switch_to(core, 0);
+                }
+                // The preview stack goes once no request can reach it.
+                if self.active == 0 && self.switch_applied && core.desired(1) != 0 {
+                    core.set_desired(1, 0);
+                }
+                let c1 = core.counts(1);
+                if self.active == 0
+                    && self.switch_applied
+                    && c1.active == 0
+                    && core.counts(0).available >= r
+                {
+                    self.state = State::Aborted;
+                    core.phase = DeployPhase::Done;
+                    core.deploy.rollback_complete = true;
+                    core.log("rollback_complete", None, String::new);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn promote(&mut self, core: &mut Core) {
+        self.state = State::Switched;
+        core.phase = DeployPhase::Promoting;
+        core.deploy.gated = false;
+        core.log("promote", None, String::new);
+        self.switch_to(core, 1);
+        core.timer(core.now + self.p.scale_down_delay, T_SCALE_DOWN);
+    }
+
+    pub fn timer(&mut self, tag: u32, core: &mut Core) {
+        match tag {
+            T_PREVIEW_DONE if self.state == State::Checking => {
+                if self.p.auto_promote {
+                    self.promote(core);
+                } else {
+                    self.state = State::Gated;
+                    core.deploy.gated = true;
+                    let d = core.people_draw(&core.sc.monitoring.human_promote);
+                    core.log("pause", None, || format!("a person promotes in {d}"));
+                    core.timer(core.now + d, T_PERSON);
+                }
+            }
+            T_PERSON if self.state == State::Gated => self.promote(core),
+            T_SCALE_DOWN if self.state == State::Switched => {
+                core.log("scale_down", None, || "old stack scaled down".into());
+                core.set_desired(0, 0);
+                self.state = State::Done;
+                core.phase = DeployPhase::Done;
+                core.deploy.done_at = Some(core.now);
+                core.log("deploy_complete", None, String::new);
+            }
+            T_SWITCH if !self.switch_applied => {
+                self.switch_applied = true;
+                core.set_mode(Mode::Weighted {
+                    new_weight: if self.active == 1 { 100 } else { 0 },
+                    sticky: false,
+                });
+                self.sync(core);
+            }
+            T_DEADLINE
+                if self.state == State::Preview
+                    && !core.deploy.stalled
+                    && core.now >= self.last_progress_at + PROGRESS_DEADLINE =>
+            {
+                core.deploy.stalled = true;
+                core.phase = DeployPhase::Stalled;
+                core.log("stalled", None, || "ProgressDeadlineExceeded".into());
+            }
+            _ => {}
+        }
+    }
+
+    /// Post-promotion analysis on live traffic, from the switch until the old stack
+    /// goes (no preview traffic exists to analyse before the switch).
+    pub fn analysis_scope(&self) -> Option<Scope> {
+        (self.state == State::Switched).then_some(Scope::NewVersion)
+    }
+
+    pub fn rollback(&mut self, core: &mut Core) {
+        self.state = State::Aborting;
+        core.deploy.gated = false;
+        core.deploy.stalled = false;
+        core.log("abort", None, || "rollout aborted".into());
+        if core.desired(0) != self.replicas {
+            core.set_desired(0, self.replicas);
+        }
+        self.sync(core);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Outcome;
+    use crate::scenario::{Fault, Rollback, StrategyKind};
+    use crate::strategy::testkit::{first_event, run, s, scenario, strategy};
+
+    fn params(auto_promote: bool) -> BlueGreenParams {
+        BlueGreenParams {
+            auto_promote,
+            preview_duration: s(60),
+            preview_rate: 0.0,
+            scale_down_delay: s(30),
+        }
+    }
+
+    /// A healthy switch: two full stacks at the peak, and no failed request. The
+    /// new stack is all ready and in the balancer before the switch; the switch only
+    /// changes which version new requests pick; the old stack is deleted 30 s later,
+    /// when it receives no new request and drains its in-flight ones within the
+    /// grace period. With no baseline errors and a service time (exp, mean 40 ms) far
+    /// below the 2 s timeout at 20% utilisation, no failure is expected at all; the
+    /// bound of one per 10,000 requests only leaves room for a queueing-tail timeout.
+    #[test]
+    fn healthy_switch_peaks_at_two_stacks_and_drops_nothing() {
+        let sc = scenario(10, None);
+        for seed in 0..3 {
+            let out = run(
+                &sc,
+                &strategy(StrategyKind::BlueGreen(params(true)), Rollback::Auto),
+                seed,
+            );
+            let r = &out.row;
+            assert_eq!(r.outcome, Outcome::Completed, "seed {seed}");
+            assert_eq!(r.peak_pods, 20, "seed {seed}");
+            assert!(
+                r.failed_requests * 10_000 <= r.requests,
+                "seed {seed}: {} failed",
+                r.failed_requests
+            );
+            let ready = first_event(&out, "preview_ready").unwrap();
+            let promote = first_event(&out, "promote").unwrap();
+            let done = first_event(&out, "deploy_complete").unwrap();
+            assert!((promote - ready - 60.0).abs() < 1e-6);
+            assert!((done - promote - 30.0).abs() < 1e-6);
+            assert!((r.deploy_duration_s.unwrap() - (done - 60.0)).abs() < 1e-6);
+            // Before the switch reaches the balancer, the new version gets nothing.
+            let tl = &out.trace.as_ref().unwrap().timeline;
+            for row in tl.iter().filter(|x| (x.sample.t_s as f64) < promote + 1.0) {
+                assert_eq!(row.sample.new_weight, 0.0);
+            }
+            let last = tl.last().unwrap();
+            assert_eq!((last.sample.new.ready, last.sample.old.active), (10, 0));
+            assert_eq!(last.sample.new_weight, 100.0);
+        }
+    }
+
+    /// A faulty release (no preview traffic, so nothing sees it before the switch) is
+    /// caught by the post-promotion analysis within one `interval` of live traffic
+    /// and, the old stack still running (`scale_down_delay` 30 s), switched straight
+    /// back: the selector change reaches the balancer one `endpoint_lag` (1 s) after
+    /// the decision.
+    #[test]
+    fn abort_during_scale_down_delay_switches_back_within_endpoint_lag() {
+        let sc = scenario(10, Some(Fault::Errors { error_rate: 0.5 }));
+        for seed in 0..3 {
+            let out = run(
+                &sc,
+                &strategy(StrategyKind::BlueGreen(params(true)), Rollback::Auto),
+                seed,
+            );
+            let r = &out.row;
+            let promote = first_event(&out, "promote").unwrap();
+            let decide = 60.0 + r.decide_s.expect("aborted");
+            assert!(decide > promote && decide < promote + 30.0, "seed {seed}");
+            let lag = sc.load_balancer.endpoint_lag.secs_f64();
+            let back = r.rollback_s.expect("traffic back on the old version");
+            assert!(back <= lag + 1e-6, "seed {seed}: rollback took {back} s");
+            assert_eq!(r.outcome, Outcome::RolledBack);
+            assert!(first_event(&out, "scale_down").is_none(), "old stack kept");
+            assert!(r.deploy_duration_s.is_none());
+            let last = out.trace.as_ref().unwrap().timeline.last().unwrap();
+            assert_eq!((last.sample.new.active, last.sample.old.ready), (0, 10));
+        }
+    }
+
+    /// A faulty release found by a person after the old stack is gone: the old
+    /// version is scaled back up, and traffic switches once it is all available.
+    #[test]
+    fn rollback_after_scale_down_brings_the_old_stack_back_first() {
+        let sc = scenario(10, Some(Fault::Errors { error_rate: 0.05 }));
+        let mut p = params(true);
+        p.scale_down_delay = s(1);
+        let out = run(
+            &sc,
+            &strategy(StrategyKind::BlueGreen(p), Rollback::Manual),
+            1,
+        );
+        let r = &out.row;
+        assert!(r.deploy_duration_s.is_some());
+        assert_eq!(r.outcome, Outcome::RolledBack);
+        let decide = 60.0 + r.decide_s.unwrap();
+        let back = decide + r.rollback_s.unwrap();
+        // At least pull + startup + a probe of a fresh old stack.
+        assert!(back - decide > 5.0);
+        let tl = &out.trace.as_ref().unwrap().timeline;
+        let at = tl
+            .iter()
+            .find(|x| x.sample.t_s as f64 >= back.ceil() + 1.0)
+            .unwrap();
+        assert_eq!(at.sample.new_weight, 0.0);
+    }
+
+    #[test]
+    fn manual_promotion_waits_for_a_person() {
+        let sc = scenario(10, None);
+        let out = run(
+            &sc,
+            &strategy(StrategyKind::BlueGreen(params(false)), Rollback::Auto),
+            2,
+        );
+        let ready = first_event(&out, "preview_ready").unwrap();
+        let promote = first_event(&out, "promote").unwrap();
+        // human_promote: lognormal, median 15 min, sigma 0.5; beyond 60 s of checks.
+        assert!(promote - ready > 60.0 + 100.0, "{promote} {ready}");
+        assert_eq!(out.row.outcome, Outcome::Completed);
+    }
+}
