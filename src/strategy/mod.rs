@@ -6,6 +6,7 @@
 
 pub mod recreate;
 pub mod rolling;
+pub mod swarm;
 
 use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
 use crate::world::{Core, Scope};
@@ -14,6 +15,7 @@ pub enum Controller {
     None,
     Recreate(recreate::Recreate),
     Rolling(rolling::Rolling),
+    Swarm(swarm::Swarm),
 }
 
 impl Controller {
@@ -28,6 +30,7 @@ impl Controller {
             StrategyKind::Rolling(p) => {
                 Controller::Rolling(rolling::Rolling::new(p, replicas, s.rollback))
             }
+            StrategyKind::Swarm(p) => Controller::Swarm(swarm::Swarm::new(p, replicas)),
             _ => Controller::None,
         }
     }
@@ -38,6 +41,7 @@ impl Controller {
             Controller::None => {}
             Controller::Recreate(c) => c.start(core),
             Controller::Rolling(c) => c.start(core),
+            Controller::Swarm(c) => c.start(core),
         }
     }
 
@@ -47,6 +51,7 @@ impl Controller {
             Controller::None => {}
             Controller::Recreate(c) => c.sync(core),
             Controller::Rolling(c) => c.sync(core),
+            Controller::Swarm(c) => c.sync(core),
         }
     }
 
@@ -55,6 +60,7 @@ impl Controller {
             Controller::None => {}
             Controller::Recreate(c) => c.timer(tag, core),
             Controller::Rolling(c) => c.timer(tag, core),
+            Controller::Swarm(c) => c.timer(tag, core),
         }
     }
 
@@ -64,6 +70,7 @@ impl Controller {
             Controller::None => None,
             Controller::Recreate(c) => c.analysis_scope(),
             Controller::Rolling(c) => c.analysis_scope(),
+            Controller::Swarm(c) => c.analysis_scope(),
         }
     }
 
@@ -73,6 +80,7 @@ impl Controller {
             Controller::None => {}
             Controller::Recreate(c) => c.rollback(core),
             Controller::Rolling(c) => c.rollback(core),
+            Controller::Swarm(c) => c.rollback(core),
         }
     }
 }
