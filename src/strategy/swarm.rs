@@ -461,7 +461,7 @@ impl Swarm {
     fn add_one(core: &mut Core, version: u8) -> Option<u32> {
         let n = core.pods.len();
         core.set_desired(version, core.desired(version) + 1);
-        (core.pods.len() > n).then(|| n as u32)
+        (core.pods.len() > n).then_some(n as u32)
     }
 
     /// All slots taken and all workers done: watch one more monitor period.
@@ -647,7 +647,7 @@ pub(crate) mod tests {
         // startup 10 s + the next 2 s probe; six slots one after the other, then the
         // 5 s monitor period.
         let d = out.row.deploy_duration_s.unwrap();
-        assert!(d >= 6.0 * 10.0 + 5.0 && d <= 6.0 * 15.0 + 5.0, "{d}");
+        assert!((6.0 * 10.0 + 5.0..=6.0 * 15.0 + 5.0).contains(&d), "{d}");
         let tl = &out.trace.unwrap().timeline;
         for row in tl.iter().filter(|row| row.sample.t_s >= 60) {
             let (o, n) = (row.sample.old, row.sample.new);
