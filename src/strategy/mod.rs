@@ -4,6 +4,7 @@
 //! `Controller` dispatches statically over the kinds (no dynamic dispatch). A
 //! controller never reads the event queue or request state directly.
 
+pub mod flagger;
 pub mod recreate;
 pub mod rolling;
 pub mod swarm;
@@ -16,6 +17,7 @@ pub enum Controller {
     Recreate(recreate::Recreate),
     Rolling(rolling::Rolling),
     Swarm(swarm::Swarm),
+    Flagger(flagger::Flagger),
 }
 
 impl Controller {
@@ -31,6 +33,9 @@ impl Controller {
                 Controller::Rolling(rolling::Rolling::new(p, replicas, s.rollback))
             }
             StrategyKind::Swarm(p) => Controller::Swarm(swarm::Swarm::new(p, replicas)),
+            StrategyKind::Flagger(p) => {
+                Controller::Flagger(flagger::Flagger::new(p, replicas, s.rollback))
+            }
             _ => Controller::None,
         }
     }
@@ -42,6 +47,7 @@ impl Controller {
             Controller::Recreate(c) => c.start(core),
             Controller::Rolling(c) => c.start(core),
             Controller::Swarm(c) => c.start(core),
+            Controller::Flagger(c) => c.start(core),
         }
     }
 
@@ -52,6 +58,7 @@ impl Controller {
             Controller::Recreate(c) => c.sync(core),
             Controller::Rolling(c) => c.sync(core),
             Controller::Swarm(c) => c.sync(core),
+            Controller::Flagger(c) => c.sync(core),
         }
     }
 
@@ -61,6 +68,7 @@ impl Controller {
             Controller::Recreate(c) => c.timer(tag, core),
             Controller::Rolling(c) => c.timer(tag, core),
             Controller::Swarm(c) => c.timer(tag, core),
+            Controller::Flagger(c) => c.timer(tag, core),
         }
     }
 
@@ -71,6 +79,7 @@ impl Controller {
             Controller::Recreate(c) => c.analysis_scope(),
             Controller::Rolling(c) => c.analysis_scope(),
             Controller::Swarm(c) => c.analysis_scope(),
+            Controller::Flagger(c) => c.analysis_scope(),
         }
     }
 
@@ -81,6 +90,7 @@ impl Controller {
             Controller::Recreate(c) => c.rollback(core),
             Controller::Rolling(c) => c.rollback(core),
             Controller::Swarm(c) => c.rollback(core),
+            Controller::Flagger(c) => c.rollback(core),
         }
     }
 }
