@@ -6,8 +6,10 @@
 
 pub mod blue_green;
 pub mod canary;
+pub mod flagger;
 pub mod recreate;
 pub mod rolling;
+pub mod swarm;
 #[cfg(test)]
 mod testkit;
 
@@ -20,6 +22,8 @@ pub enum Controller {
     Rolling(rolling::Rolling),
     Canary(canary::Canary),
     BlueGreen(blue_green::BlueGreen),
+    Swarm(swarm::Swarm),
+    Flagger(flagger::Flagger),
 }
 
 impl Controller {
@@ -40,7 +44,10 @@ impl Controller {
             StrategyKind::BlueGreen(p) => {
                 Controller::BlueGreen(blue_green::BlueGreen::new(p, replicas))
             }
-            _ => Controller::None,
+            StrategyKind::Swarm(p) => Controller::Swarm(swarm::Swarm::new(p, replicas)),
+            StrategyKind::Flagger(p) => {
+                Controller::Flagger(flagger::Flagger::new(p, replicas, s.rollback))
+            }
         }
     }
 
@@ -52,6 +59,8 @@ impl Controller {
             Controller::Rolling(c) => c.start(core),
             Controller::Canary(c) => c.start(core),
             Controller::BlueGreen(c) => c.start(core),
+            Controller::Swarm(c) => c.start(core),
+            Controller::Flagger(c) => c.start(core),
         }
     }
 
@@ -63,6 +72,8 @@ impl Controller {
             Controller::Rolling(c) => c.sync(core),
             Controller::Canary(c) => c.sync(core),
             Controller::BlueGreen(c) => c.sync(core),
+            Controller::Swarm(c) => c.sync(core),
+            Controller::Flagger(c) => c.sync(core),
         }
     }
 
@@ -73,6 +84,8 @@ impl Controller {
             Controller::Rolling(c) => c.timer(tag, core),
             Controller::Canary(c) => c.timer(tag, core),
             Controller::BlueGreen(c) => c.timer(tag, core),
+            Controller::Swarm(c) => c.timer(tag, core),
+            Controller::Flagger(c) => c.timer(tag, core),
         }
     }
 
@@ -84,6 +97,8 @@ impl Controller {
             Controller::Rolling(c) => c.analysis_scope(),
             Controller::Canary(c) => c.analysis_scope(),
             Controller::BlueGreen(c) => c.analysis_scope(),
+            Controller::Swarm(c) => c.analysis_scope(),
+            Controller::Flagger(c) => c.analysis_scope(),
         }
     }
 
@@ -95,6 +110,8 @@ impl Controller {
             Controller::Rolling(c) => c.rollback(core),
             Controller::Canary(c) => c.rollback(core),
             Controller::BlueGreen(c) => c.rollback(core),
+            Controller::Swarm(c) => c.rollback(core),
+            Controller::Flagger(c) => c.rollback(core),
         }
     }
 }

@@ -1019,4 +1019,17 @@ impl<'a> Core<'a> {
             );
         }
     }
+
+    // ---------------------------------------------------------------- routing changes
+
+    /// Deletes a pod whose traffic a router has already moved elsewhere: its endpoint
+    /// leaves the balancer now instead of after `endpoint_lag` (a mesh route change,
+    /// not an endpoint update). In-flight requests drain as with `terminate`.
+    pub fn terminate_unrouted(&mut self, p: u32) {
+        if self.pods[p as usize].in_lb {
+            self.lb_remove(p);
+            self.log("endpoint_remove", Some(p), || "unrouted".into());
+        }
+        self.terminate(p);
+    }
 }
