@@ -613,3 +613,277 @@ fn binomial(n: u64, p: f64, u: f64) -> u64 {
         .floor()
         .clamp(0.0, n as f64) as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::RunRow;
+    use crate::scenario::*;
+    use crate::world::run;
+
+    fn s(x: u64) -> SimTime {
+        SimTime::from_secs(x)
+    }
+
+    /// The default scenario's service, built by hand: 20 pods of 4 workers, 40 ms
+    /// exponential service, at `rate` req/s, faulty with `fault` if given.
+    fn scenario(fidelity: Fidelity, rate: f64, fault: Option<Fault>, duration_s: u64) -> Scenario {
+        Scenario {
+            name: "fluid-test".into(),
+            description: String::new(),
+            duration: s(duration_s),
+            deploy_at: s(60),
+            fidelity,
+            cluster: Cluster {
+                nodes: 12,
+                pods_per_node: 4,
+                full_disk_fraction: 0.0,
+                node_mtbf: SimTime::ZERO,
+                node_mttr: s(300),
+                node_grace: s(40),
+                pod_eviction: s(300),
+            },
+            service: Service {
+                replicas: 20,
+                workers: 4,
+                service_time: Dist::Exponential {
+                    mean: SimTime::from_millis(40),
+                },
+                queue_limit: 100,
+                timeout: s(2),
+                image_pull: Dist::LogNormal {
+                    median: s(5),
+                    sigma: 0.5,
+                },
+                startup: Dist::LogNormal {
+                    median: s(20),
+                    sigma: 0.5,
+                },
+                termination_grace: s(30),
+                pre_stop: SimTime::ZERO,
+                readiness: Probe {
+                    period: s(5),
+                    timeout: s(1),
+                    initial_delay: SimTime::ZERO,
+                    failure_threshold: 3,
+                    success_threshold: 1,
+                },
+                restart_backoff: Backoff {
+                    initial: s(10),
+                    max: s(300),
+                },
+            },
+            traffic: Traffic {
+                rate,
+                users: 10000,
+                user_skew: 1.0,
+                retries: 0,
+                retry_backoff: SimTime::from_millis(100),
+                steps: vec![],
+            },
+            load_balancer: LoadBalancer {
+                routing: Routing::RoundRobin,
+                endpoint_lag: s(1),
+            },
+            release: Release {
+                bad_probability: if fault.is_some() { 1.0 } else { 0.0 },
+                baseline_error_rate: 0.001,
+                faults: vec![WeightedFault {
+                    weight: 1.0,
+                    fault: fault.unwrap_or(Fault::Errors { error_rate: 0.05 }),
+                }],
+            },
+            slo: Slo {
+                success: 0.99,
+                down_below: 0.5,
+                min_requests: 10,
+                latency: s(1),
+            },
+            monitoring: Monitoring {
+                window: s(30),
+                interval: s(10),
+                failures: 1,
+                error_rate_max: 0.02,
+                latency_p99_max: SimTime::ZERO,
+                min_requests: 50,
+                human_response: Dist::LogNormal {
+                    median: s(300),
+                    sigma: 0.5,
+                },
+                human_promote: Dist::LogNormal {
+                    median: s(900),
+                    sigma: 0.5,
+                },
+            },
+            strategies: vec![],
+            pipeline: vec![],
+            expects: vec![],
+            source_text: String::new(),
+        }
+    }
+
+    fn rolling() -> Strategy {
+        Strategy {
+            name: "rolling".into(),
+            rollback: Rollback::Manual,
+            kind: StrategyKind::Rolling(RollingParams {
+                max_surge: IntOrPercent::Percent(25.0),
+                max_unavailable: IntOrPercent::Percent(25.0),
+                min_ready: SimTime::ZERO,
+                progress_deadline: s(600),
+            }),
+        }
+    }
+
+    fn rows(sc: &Scenario, st: &Strategy, seeds: u64) -> Vec<RunRow> {
+        let users = UserTable::new(&sc.traffic);
+        (0..seeds)
+            .map(|i| run(sc, &users, st, i, false).row)
+            .collect()
+    }
+
+    #[test]
+    fn cost_does_not_grow_with_the_rate() {
+        let events = |rate| {
+            let sc = scenario(Fidelity::Fluid, rate, None, 1800);
+            let users = UserTable::new(&sc.traffic);
+            run(&sc, &users, &rolling(), 7, false).events as f64
+        };
+        let (low, high) = (events(200.0), events(20_000.0));
+        assert!(
+            (high - low).abs() < 0.1 * low,
+            "events at 200 req/s: {low}, at 20,000 req/s: {high}"
+        );
+    }
+
+    /// Equivalence of paired per-seed means: the (1 − 2α) interval of the mean
+    /// difference (fluid − request) must lie within ±margin (two one-sided tests).
+    fn assert_equivalent(what: &str, req: &[f64], fluid: &[f64], margin: f64, t: f64) {
+        let n = req.len() as f64;
+        let d: Vec<f64> = fluid.iter().zip(req).map(|(f, r)| f - r).collect();
+        let mean = d.iter().sum::<f64>() / n;
+        let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let half = t * sd / n.sqrt();
+        let (mr, mf) = (req.iter().sum::<f64>() / n, fluid.iter().sum::<f64>() / n);
+        assert!(
+            mean.abs() + half <= margin,
+            "{what}: request {mr:.5}, fluid {mf:.5}, difference {mean:.5} ± {half:.5} \
+             exceeds the margin {margin:.5}"
+        );
+    }
+
+    /// Fluid and request-level runs of the same seeds agree on the default-like
+    /// scenario. Margins, fixed before running: blast radius and failed share within
+    /// 10% of the request-level mean + 0.001; downtime within 10% + 2 s. Three cases
+    /// × three metrics = 9 comparisons; Bonferroni gives α = 0.05 / 9 ≈ 0.0056 each,
+    /// so each uses the 1 − 2α ≈ 98.9% interval: t(39 df, 0.9944) ≈ 2.70.
+    #[test]
+    fn agrees_with_the_request_level_mode() {
+        const SEEDS: u64 = 40;
+        const T: f64 = 2.70;
+        let cases = [
+            ("none", Strategy::none(), None),
+            ("rolling healthy", rolling(), None),
+            (
+                "rolling errors",
+                rolling(),
+                Some(Fault::Errors { error_rate: 0.05 }),
+            ),
+        ];
+        for (name, st, fault) in cases {
+            let req = rows(
+                &scenario(Fidelity::Request, 200.0, fault.clone(), 1800),
+                &st,
+                SEEDS,
+            );
+            let flu = rows(&scenario(Fidelity::Fluid, 200.0, fault, 1800), &st, SEEDS);
+            let col = |rs: &[RunRow], f: fn(&RunRow) -> f64| rs.iter().map(f).collect::<Vec<_>>();
+            let metrics: [(&str, fn(&RunRow) -> f64, f64); 3] = [
+                ("blast_radius", |r| r.blast_radius, 0.001),
+                (
+                    "failed share",
+                    |r| r.failed_requests as f64 / r.requests as f64,
+                    0.001,
+                ),
+                ("downtime_s", |r| r.downtime_s, 2.0),
+            ];
+            for (metric, f, abs) in metrics {
+                let (r, fl) = (col(&req, f), col(&flu, f));
+                let margin = 0.1 * r.iter().sum::<f64>() / r.len() as f64 + abs;
+                assert_equivalent(&format!("{name}: {metric}"), &r, &fl, margin, T);
+            }
+        }
+    }
+
+    /// A capacity fault (×3) at 80% utilisation overloads every new pod: queues fill,
+    /// requests time out or are rejected, more of them as the rollout proceeds. Margin,
+    /// fixed in advance: the mean failed count within 15% of the request-level mean
+    /// (one comparison, 95% paired interval, t(9 df) = 2.26).
+    #[test]
+    fn overload_builds_up_as_in_the_request_level_mode() {
+        const SEEDS: u64 = 10;
+        let fault = Some(Fault::Capacity { factor: 3.0 });
+        // 20 pods × 4 workers / 40 ms = 2000 req/s of capacity; 80% of it.
+        let st = Strategy {
+            rollback: Rollback::None,
+            ..rolling()
+        };
+        let req = rows(
+            &scenario(Fidelity::Request, 1600.0, fault.clone(), 240),
+            &st,
+            SEEDS,
+        );
+        let flu = rows(&scenario(Fidelity::Fluid, 1600.0, fault, 240), &st, SEEDS);
+        let failed = |rs: &[RunRow]| {
+            rs.iter()
+                .map(|r| r.failed_requests as f64)
+                .collect::<Vec<_>>()
+        };
+        let (r, f) = (failed(&req), failed(&flu));
+        let mean_r = r.iter().sum::<f64>() / r.len() as f64;
+        // Far above the baseline errors (0.1% of ~290k requests): the overload shows.
+        assert!(mean_r > 20_000.0, "request-level failures {mean_r}");
+        assert_equivalent("overload: failed_requests", &r, &f, 0.15 * mean_r, 2.26);
+    }
+
+    #[test]
+    fn samplers_have_the_right_mean() {
+        let k = Keyed::new(1, Purpose::Fluid, 99);
+        let n = 20_000u64;
+        for (mean, p, trials) in [(3.0, 0.01, 300u64), (150.0, 0.3, 500)] {
+            let pm = (0..n)
+                .map(|i| poisson(mean, k.uniform(i)) as f64)
+                .sum::<f64>()
+                / n as f64;
+            // sd of the mean: sqrt(mean / n); 5 sd.
+            assert!((pm - mean).abs() < 5.0 * (mean / n as f64).sqrt(), "{pm}");
+            let bm = (0..n)
+                .map(|i| binomial(trials, p, k.uniform(n + i)) as f64)
+                .sum::<f64>()
+                / n as f64;
+            let sd = (trials as f64 * p * (1.0 - p) / n as f64).sqrt();
+            assert!((bm - trials as f64 * p).abs() < 5.0 * sd, "{bm}");
+        }
+    }
+
+    #[test]
+    fn queue_path_fills_and_drains() {
+        // Inflow 50/s over capacity from empty, limit 100: full after 2 s.
+        let p = Path {
+            b0: 0.0,
+            drift: 50.0,
+            dt: 4.0,
+            limit: 100.0,
+        };
+        assert_eq!(p.frac_above(50.0), 0.75);
+        assert_eq!(p.mean(), (50.0 * 2.0 + 100.0 * 2.0) / 4.0);
+        let d = Path {
+            b0: 100.0,
+            drift: -50.0,
+            dt: 4.0,
+            limit: 100.0,
+        };
+        assert_eq!(d.frac_above(50.0), 0.25);
+        assert_eq!(d.mean(), 50.0 * 2.0 / 4.0);
+    }
+}
