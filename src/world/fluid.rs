@@ -42,10 +42,13 @@
 //!   service-time distribution at ten fixed probability points (finer in the upper
 //!   tail), each with its share of the count.
 //! - Users: per version and interval, up to `USER_DRAWS` users are drawn from the Zipf
-//!   table for the requests and as many for the impacted ones (from the cohort for a
-//!   cohort fault); beyond that, ranks expected to appear at least three times are
-//!   marked wholesale. `users_affected` and `user_blast_radius` are therefore
-//!   approximate above `USER_DRAWS` requests per second.
+//!   table for the impacted requests (from the cohort for a cohort fault); beyond
+//!   that, ranks expected to appear at least three times are marked wholesale, so
+//!   `users_affected` is approximate above `USER_DRAWS` impacted requests per second.
+//!   Users seen (the denominator of `user_blast_radius`) are marked once at the
+//!   horizon: with N requests since t0, user i is seen with probability
+//!   1 − exp(−N·pᵢ) (independently; Poissonised), which costs O(users) per run
+//!   instead of a draw per request.
 //!
 //! # Where fluid mode is not valid
 //! - Latency tails at high utilisation: waits are the fluid mean path, without the
@@ -86,7 +89,7 @@ const LAT_POINTS: [(f64, f64); 10] = [
     (0.9975, 0.005),
 ];
 
-/// Users drawn per version and interval (for the requests, and again for the impacted).
+/// Impacted users drawn per version and interval.
 const USER_DRAWS: u64 = 256;
 
 /// Whether traffic must be accounted up to an event's time before it is handled: every
@@ -146,6 +149,8 @@ pub struct Fluid<'u> {
     cohort_mass: f64,
     zipf_norm: Option<f64>,
     lat: Vec<(SimTime, u64)>,
+    /// Requests since t0 (their users are marked seen at the horizon).
+    seen_requests: u64,
 }
 
 impl<'u> Fluid<'u> {
@@ -188,6 +193,7 @@ impl<'u> Fluid<'u> {
             cohort_mass: 0.0,
             zipf_norm: None,
             lat: Vec::with_capacity(LAT_POINTS.len()),
+            seen_requests: 0,
         };
         if let Some(Fault::Cohort { users: share, .. }) = &core.fault {
             let skew = sc.traffic.user_skew;
@@ -201,10 +207,58 @@ impl<'u> Fluid<'u> {
         f
     }
 
+    /// H = Σ_{k=1}^{users} k^−skew: the first terms summed, the rest by Euler–Maclaurin
+    /// (relative error far below 1e-9), so it costs O(1) whatever the number of users.
     fn zipf_norm(&mut self, users: u32, skew: f64) -> f64 {
-        *self
-            .zipf_norm
-            .get_or_insert_with(|| (1..=users.max(1)).map(|k| (k as f64).powf(-skew)).sum())
+        *self.zipf_norm.get_or_insert_with(|| {
+            const EXACT: u32 = 64;
+            let n = users.max(1);
+            let head: f64 = (1..=n.min(EXACT)).map(|k| (k as f64).powf(-skew)).sum();
+            if n <= EXACT {
+                return head;
+            }
+            // Σ_{k=a}^{n} f(k) ≈ ∫_a^n f + (f(a) + f(n))/2 − (f'(a) − f'(n))/12, f = x^−s.
+            let (a, b) = ((EXACT + 1) as f64, n as f64);
+            let f = |x: f64| x.powf(-skew);
+            let df = |x: f64| -skew * x.powf(-skew - 1.0);
+            let integral = if (skew - 1.0).abs() < 1e-12 {
+                (b / a).ln()
+            } else {
+                (b.powf(1.0 - skew) - a.powf(1.0 - skew)) / (1.0 - skew)
+            };
+            head + integral + (f(a) + f(b)) / 2.0 - (df(a) - df(b)) / 12.0
+        })
+    }
+
+    /// At the horizon: marks the users seen since t0 (see the module header).
+    pub fn finish(&mut self, core: &mut Core<'_>) {
+        let (users, skew) = (core.sc.traffic.users, core.sc.traffic.user_skew);
+        let n = self.seen_requests as f64;
+        if n == 0.0 {
+            return;
+        }
+        let h = self.zipf_norm(users, skew);
+        // Ranks expected 40+ times are seen but for a chance below e^−40.
+        let sure = if skew > 0.0 {
+            (n / (40.0 * h)).powf(1.0 / skew).floor().min(users as f64) as u32
+        } else if n / h >= 40.0 {
+            users
+        } else {
+            0
+        };
+        core.metrics.mark_user_head(sure, false);
+        let key = self.user_keys.child(u64::MAX);
+        for i in sure..users {
+            let rank = (i + 1) as f64;
+            let p = if skew == 1.0 {
+                1.0 / rank
+            } else {
+                rank.powf(-skew)
+            } / h;
+            if key.uniform(i as u64) < -(-n * p).exp_m1() {
+                core.metrics.mark_user(i, false);
+            }
+        }
     }
 
     /// Expected arrivals in second `s`.
@@ -426,7 +480,7 @@ impl<'u> Fluid<'u> {
         1.0 - (1.0 - base) * (1.0 - extra)
     }
 
-    /// Marks the users of `n` requests, `impacted` of them impacted (`errors` of those
+    /// Counts `n` requests for the seen users and marks the users of `impacted` of them (`errors` of those
     /// by errors, which for a cohort fault come from the cohort).
     fn mark_users(
         &mut self,
@@ -441,11 +495,8 @@ impl<'u> Fluid<'u> {
         if a < sc.deploy_at {
             return;
         }
+        self.seen_requests += n;
         let key = self.user_keys.child(a.micros() * 2 + v as u64);
-        for j in 0..n.min(USER_DRAWS) {
-            core.metrics
-                .mark_user(self.users.user(key.uniform(j)), false);
-        }
         let cohort = match &core.fault {
             Some(Fault::Cohort { users, .. }) if v == 1 => Some(*users),
             _ => None,
@@ -470,11 +521,10 @@ impl<'u> Fluid<'u> {
             }
             core.metrics.mark_user(user, true);
         }
-        for (count, hit) in [(n, false), (impacted - from_cohort, true)] {
-            if count > USER_DRAWS {
-                let head = self.head(sc.traffic.users, sc.traffic.user_skew, count);
-                core.metrics.mark_user_head(head, hit);
-            }
+        let others = impacted - from_cohort;
+        if others > USER_DRAWS {
+            let head = self.head(sc.traffic.users, sc.traffic.user_skew, others);
+            core.metrics.mark_user_head(head, true);
         }
     }
 

@@ -288,6 +288,7 @@ pub fn run(
     }
     if let Some(f) = &mut fluid {
         f.advance(&mut core, horizon);
+        f.finish(&mut core);
     }
     core.now = horizon;
     finish(core, strategy, seed, samples)
