@@ -38,6 +38,10 @@ impl<E: Copy> EventQueue<E> {
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
+    /// Events pushed since creation (or the last `clear`): a cost measure for tests.
+    pub fn pushes(&self) -> u64 {
+        self.seq
+    }
     pub fn clear(&mut self) {
         self.heap.clear();
         self.seq = 0;

@@ -60,6 +60,10 @@ impl Balancer {
     pub fn total(&self) -> usize {
         self.eps[0].len() + self.eps[1].len()
     }
+    /// The endpoints of `version` the balancer knows.
+    pub fn endpoints(&self, version: u8) -> &[u32] {
+        &self.eps[version as usize]
+    }
 
     /// The share (0–100) of traffic the balancer currently sends to version 1.
     pub fn new_share(&self) -> f64 {

@@ -11,7 +11,7 @@ use super::pod::{NO_NODE, Node, Phase, Pod, Req};
 use super::traffic::{Arrivals, UserTable};
 use super::{Ev, TraceEvent};
 use crate::metrics::Collector;
-use crate::scenario::{Dist, Fault, Scenario};
+use crate::scenario::{Dist, Fault, Fidelity, Scenario};
 use crate::sim::rng::{Keyed, Purpose, Stream};
 use crate::sim::{EventQueue, SimTime};
 
@@ -221,7 +221,10 @@ impl<'a> Core<'a> {
             let off = self.sc.service.readiness.period.micros() * p as u64 / r.max(1) as u64;
             self.q.push(SimTime(off), Ev::Probe { pod: p, inc: 0 });
         }
-        if let Some(t) = self.arrivals.next(SimTime::ZERO) {
+        // Fluid mode draws arrivals per slice (`fluid.rs`), not as events.
+        if self.sc.fidelity == Fidelity::Request
+            && let Some(t) = self.arrivals.next(SimTime::ZERO)
+        {
             self.q.push(t, Ev::Arrival);
         }
         if !self.sc.cluster.node_mtbf.is_zero() {
@@ -530,9 +533,9 @@ impl<'a> Core<'a> {
             return;
         }
         // A probe waits behind the queue like any request: it fails when the expected
-        // wait exceeds its timeout.
-        let wait = if pod.busy >= workers {
-            pod.queue.len() as f64 * mean_svc / workers as f64
+        // wait exceeds its timeout. (`fluid_queue` is zero in the request-level mode.)
+        let wait = if pod.busy >= workers || pod.fluid_queue > 0.0 {
+            (pod.queue.len() as f64 + pod.fluid_queue) * mean_svc / workers as f64
         } else {
             0.0
         };

@@ -6,12 +6,13 @@
 
 pub mod balancer;
 pub mod core;
+pub mod fluid;
 pub mod pipeline;
 pub mod pod;
 pub mod traffic;
 
 use crate::metrics::{Decisions, Outcome, RunRow};
-use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
+use crate::scenario::{Fidelity, Rollback, Scenario, Strategy, StrategyKind};
 use crate::sim::SimTime;
 use crate::strategy::Controller;
 
@@ -89,6 +90,8 @@ pub struct RunOutput {
     pub row: RunRow,
     pub latency: hdrhistogram::Histogram<u64>,
     pub trace: Option<Trace>,
+    /// Events the run scheduled: its cost, independent of the machine.
+    pub events: u64,
 }
 
 /// Which traffic a rule looks at.
@@ -162,11 +165,17 @@ pub fn run(
     let mut analysis_streak = 0u32;
     let mut paged = false;
     let horizon = sc.duration;
+    let mut fluid = (sc.fidelity == Fidelity::Fluid).then(|| fluid::Fluid::new(&core, users));
     while let Some(t) = core.q.peek_time() {
         if t >= horizon {
             break;
         }
         let Some((t, ev)) = core.q.pop() else { break };
+        if let Some(f) = &mut fluid
+            && fluid::flush_before(&ev)
+        {
+            f.advance(&mut core, t);
+        }
         core.now = t;
         match ev {
             Ev::Arrival => core.on_arrival(),
@@ -283,6 +292,10 @@ pub fn run(
             }
         }
     }
+    if let Some(f) = &mut fluid {
+        f.advance(&mut core, horizon);
+        f.finish(&mut core);
+    }
     core.now = horizon;
     let mut out = finish(core, strategy, seed, samples, caught.is_some());
     if let Some(p) = pipeline {
@@ -354,5 +367,6 @@ fn finish(mut core: Core<'_>, strategy: &Strategy, seed: u64, samples: Vec<Sampl
         row,
         latency,
         trace,
+        events: core.q.pushes(),
     }
 }

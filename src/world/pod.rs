@@ -70,6 +70,9 @@ pub struct Pod {
     pub created: SimTime,
     /// Its node failed: it is lost until the node returns or it is evicted.
     pub lost: bool,
+    /// Fluid mode only: requests waiting for a worker, as a real number (the
+    /// request-level mode keeps them in `queue`).
+    pub fluid_queue: f64,
 }
 
 impl Pod {
@@ -99,6 +102,7 @@ impl Pod {
             started_at: now,
             created: now,
             lost: false,
+            fluid_queue: 0.0,
         }
     }
 
