@@ -50,6 +50,26 @@ pub struct RunArgs {
     /// Image format of the plot files (report.html always inlines SVG)
     #[arg(long, value_enum, default_value_t = PlotArg::Svg)]
     pub plots: PlotArg,
+    /// Override the scenario's `fidelity`: request (every request simulated) or
+    /// fluid (traffic as counts per one-second slice; for very large sweeps)
+    #[arg(long, value_enum)]
+    pub fidelity: Option<FidelityArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FidelityArg {
+    Request,
+    Fluid,
+}
+
+impl FidelityArg {
+    pub fn apply(arg: Option<FidelityArg>, sc: &mut crate::scenario::Scenario) {
+        match arg {
+            Some(FidelityArg::Request) => sc.fidelity = crate::scenario::Fidelity::Request,
+            Some(FidelityArg::Fluid) => sc.fidelity = crate::scenario::Fidelity::Fluid,
+            None => {}
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -93,6 +113,9 @@ pub struct CheckArgs {
     /// Seeds per scenario
     #[arg(long, default_value_t = 200)]
     pub seeds: u64,
+    /// Override every scenario's `fidelity` (request or fluid)
+    #[arg(long, value_enum)]
+    pub fidelity: Option<FidelityArg>,
     /// First seed
     #[arg(long, default_value_t = 0)]
     pub seed_base: u64,

@@ -163,7 +163,8 @@ pub fn check(a: CheckArgs) -> Result<u8, Failure> {
     // Validate every file before running anything.
     let mut parsed = Vec::new();
     for f in &a.scenarios {
-        let p = load_scenario(Some(f))?;
+        let mut p = load_scenario(Some(f))?;
+        super::args::FidelityArg::apply(a.fidelity, &mut p.scenario);
         if p.scenario.expects.is_empty() {
             eprintln!(
                 "warning: {}: no [[expect]] gates; nothing to check",

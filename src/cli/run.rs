@@ -12,7 +12,8 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 pub fn run(a: RunArgs, line: &[String]) -> Result<u8, Failure> {
-    let parsed = load_scenario(a.scenario.as_ref())?;
+    let mut parsed = load_scenario(a.scenario.as_ref())?;
+    super::args::FidelityArg::apply(a.fidelity, &mut parsed.scenario);
     let sc = &parsed.scenario;
     let file = a
         .scenario
