@@ -40,11 +40,12 @@ pub(crate) fn import(doc: &Value, ctx: &mut Ctx) -> Result<Vec<Unit>, ImportErro
     let Some(Value::Object(services)) = doc.get("services") else {
         return Ok(Vec::new());
     };
-    let with_deploy = services.values().any(|s| s.get("deploy").is_some());
+    let has_deploy = |s: &Value| s.get("deploy").is_some_and(|d| !d.is_null());
+    let with_deploy = services.values().any(has_deploy);
     let mut units = Vec::new();
     for (name, service) in services {
         let path = format!("services.{name}");
-        if with_deploy && service.get("deploy").is_none() {
+        if with_deploy && !has_deploy(service) {
             ctx.warn(
                 &path,
                 "no deploy section (other services have one); not imported",

@@ -12,6 +12,9 @@ use crate::sim::SimTime;
 /// Per-file context: the file name for messages and the warnings collected so far.
 pub(crate) struct Ctx<'w> {
     pub file: String,
+    /// `FILE` or, in a multi-document file, `FILE (document N)`: names the object in
+    /// warnings and errors (source comments name the file only).
+    pub label: String,
     pub warnings: &'w mut Vec<String>,
 }
 
@@ -22,11 +25,11 @@ impl Ctx<'_> {
     }
     pub fn warn(&mut self, path: &str, what: &str) {
         self.warnings
-            .push(format!("{}: {}: {}", self.file, path, what));
+            .push(format!("{}: {}: {}", self.label, path, what));
     }
     pub fn err(&self, path: &str, message: impl Into<String>) -> ImportError {
         ImportError::Field {
-            file: self.file.clone(),
+            file: self.label.clone(),
             path: path.to_string(),
             message: message.into(),
         }

@@ -219,6 +219,7 @@ fn referenced_workload(
     };
     let mut dctx = Ctx {
         file: file.to_string(),
+        label: format!("{file} (Deployment {name})"),
         warnings: &mut *ctx.warnings,
     };
     if let Some((spec, path)) = deployment.get("spec").map(|s| (s, "spec".to_string())) {

@@ -221,14 +221,15 @@ pub fn import(
     let refs = k8s::Refs::collect(&parsed);
     for (file, docs) in &parsed {
         for (index, doc) in docs.iter().enumerate() {
-            let mut ctx = Ctx {
-                file: file.clone(),
-                warnings: &mut warnings,
-            };
-            let where_ = if docs.len() > 1 {
+            let label = if docs.len() > 1 {
                 format!("{file} (document {})", index + 1)
             } else {
                 file.clone()
+            };
+            let mut ctx = Ctx {
+                file: file.clone(),
+                label: label.clone(),
+                warnings: &mut warnings,
             };
             match classify(doc) {
                 Class::Compose => units.extend(compose::import(doc, &mut ctx)?),
@@ -239,7 +240,7 @@ pub fn import(
                 }
                 Class::Other(what) => {
                     let msg = format!(
-                        "{where_}: {what}: skipped (not a Deployment, Rollout, Flagger Canary or Compose file)"
+                        "{label}: {what}: skipped (not a Deployment, Rollout, Flagger Canary or Compose file)"
                     );
                     ctx.warnings.push(msg.clone());
                     skipped.push(msg);

@@ -293,7 +293,10 @@ fn kubernetes_deployment_probes_prestop_and_skipped_service() {
         r#"readiness.success_threshold = 2   # from k8s-deployment.yaml: spec.template.spec.containers[0].readinessProbe.successThreshold"#
     ));
     assert!(has_warning(&imported, "(document 2): kind \"Service\""));
-    assert!(has_warning(&imported, "containers[0].livenessProbe"));
+    assert!(has_warning(
+        &imported,
+        "k8s-deployment.yaml (document 1): spec.template.spec.containers[0].livenessProbe"
+    ));
 }
 
 #[test]
@@ -477,6 +480,11 @@ fn bad_input_fails_cleanly() {
             &["order.yaml: services.a.deploy.update_config.order: unknown order \"sideways\""],
         ),
         ("scalar.yaml", b"just a string\n", &["nothing to import", "a top-level scalar"]),
+        (
+            "second.yaml",
+            b"kind: Service\napiVersion: v1\n---\napiVersion: apps/v1\nkind: Deployment\nspec: {minReadySeconds: -3}\n",
+            &["second.yaml (document 2): spec.minReadySeconds: expected a non-negative whole number, found a number (-3)"],
+        ),
     ];
     for (name, bytes, needles) in cases {
         let result = std::panic::catch_unwind(|| run(&[(name, bytes)], None));
