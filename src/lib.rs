@@ -2,6 +2,7 @@
 //! Monte Carlo benchmark of deployment strategies. See `docs/ARCHITECTURE.md`.
 
 pub mod cli;
+pub mod import;
 pub mod metrics;
 pub mod report;
 pub mod scenario;

@@ -144,6 +144,19 @@ pub enum Command {
     List,
     /// Run the sweep and judge the scenario's [[expect]] gates (exit 1 if any fails)
     Check(CheckArgs),
+    /// Turn real manifests (Kubernetes Deployment, Argo Rollout, Flagger Canary,
+    /// Compose/Swarm) into a scenario laid over the embedded default
+    Import {
+        /// YAML or JSON manifest files
+        #[arg(required = true)]
+        manifests: Vec<PathBuf>,
+        /// Import only this service (Deployment / Rollout / Canary / Compose service name)
+        #[arg(long)]
+        service: Option<String>,
+        /// Write the scenario here instead of stdout
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Re-render the plots and report.html of an existing results directory
     Report {
         dir: PathBuf,

@@ -61,6 +61,11 @@ fn dispatch(cli: Cli, line: &[String]) -> Result<u8, Failure> {
         Command::Trace(a) => trace::trace(a),
         Command::Check(a) => check::check(a),
         Command::Validate { files } => validate(&files),
+        Command::Import {
+            manifests,
+            service,
+            output,
+        } => import(&manifests, service.as_deref(), output.as_deref()),
         Command::Example => {
             print!("{}", scenario::DEFAULT_TOML);
             Ok(0)
@@ -107,6 +112,53 @@ pub fn load_scenario(path: Option<&PathBuf>) -> Result<Parsed, Failure> {
         eprintln!("{w}");
     }
     Ok(parsed)
+}
+
+/// `deploysim import`: reads the manifests, prints every warning on stderr, and
+/// writes the scenario (atomically) to `output` or stdout. Any error exits 2 and
+/// writes nothing.
+fn import(
+    manifests: &[PathBuf],
+    service: Option<&str>,
+    output: Option<&Path>,
+) -> Result<u8, Failure> {
+    let mut files = Vec::with_capacity(manifests.len());
+    for m in manifests {
+        let bytes = std::fs::read(m).map_err(|e| {
+            Failure::input(format!(
+                "error: {}: cannot read the manifest: {e}",
+                m.display()
+            ))
+        })?;
+        files.push((m.display().to_string(), bytes));
+    }
+    let imported = crate::import::import(&files, service, scenario::DEFAULT_TOML)
+        .map_err(|e| Failure::input(format!("error: {e}")))?;
+    // The output must be a scenario `run` accepts; a failure here is a bug, but it
+    // is still reported as a message, not a panic.
+    let label = output.map_or("<stdout>".to_string(), |p| p.display().to_string());
+    scenario::parse(&imported.toml, &label).map_err(|e| {
+        Failure::input(format!(
+            "error: the imported scenario does not validate (please report this):\n{e}"
+        ))
+    })?;
+    for w in &imported.warnings {
+        eprintln!("warning: {w}");
+    }
+    match output {
+        Some(path) => {
+            let tmp = path.with_extension("toml.tmp");
+            std::fs::write(&tmp, &imported.toml)
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    Failure::input(format!("error: {}: cannot write: {e}", path.display()))
+                })?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{}", imported.toml),
+    }
+    Ok(0)
 }
 
 fn validate(files: &[PathBuf]) -> Result<u8, Failure> {

@@ -211,7 +211,10 @@ impl<'a> Summary<'a> {
             faulty: r.faulty,
             fault: r.fault,
             vals: values(r, self.cap),
-            caught: r.caught_stage.as_ref().and_then(|c| self.sc.pipeline.iter().position(|st| &st.name == c)),
+            caught: r
+                .caught_stage
+                .as_ref()
+                .and_then(|c| self.sc.pipeline.iter().position(|st| &st.name == c)),
             rates: [
                 r.downtime_s > 0.0,
                 r.decide_s.is_some(),
@@ -315,10 +318,18 @@ impl<'a> Summary<'a> {
                     };
                     for (i, st) in self.sc.pipeline.iter().enumerate() {
                         let k = faulty.iter().filter(|r| r.caught == Some(i)).count() as u64;
-                        push(format!("p_caught:{}", st.name), k, "share of faulty releases this stage stopped");
+                        push(
+                            format!("p_caught:{}", st.name),
+                            k,
+                            "share of faulty releases this stage stopped",
+                        );
                     }
                     let k = faulty.iter().filter(|r| r.caught.is_none()).count() as u64;
-                    push("p_escaped".into(), k, "escaped-defect rate: faulty releases that reached production");
+                    push(
+                        "p_escaped".into(),
+                        k,
+                        "escaped-defect rate: faulty releases that reached production",
+                    );
                 }
                 for (ri, rate) in RATES.iter().enumerate() {
                     let pool: Vec<&&Rec> = recs.iter().filter(|r| ri != 2 || !r.faulty).collect();

@@ -152,7 +152,12 @@ pub fn run(
     core.boot();
     // A faulty release caught before production never reaches it.
     let pipeline = (!sc.pipeline.is_empty()).then(|| {
-        pipeline::run_pipeline(&sc.pipeline, seed, core.fault.as_ref().map(|f| f.kind()), &sc.monitoring.human_promote)
+        pipeline::run_pipeline(
+            &sc.pipeline,
+            seed,
+            core.fault.as_ref().map(|f| f.kind()),
+            &sc.monitoring.human_promote,
+        )
     });
     let caught = pipeline.as_ref().and_then(|p| p.caught_at);
     if !matches!(strategy.kind, StrategyKind::None) && caught.is_none() {
@@ -305,7 +310,13 @@ pub fn run(
     out
 }
 
-fn finish(mut core: Core<'_>, strategy: &Strategy, seed: u64, samples: Vec<Sample>, caught: bool) -> RunOutput {
+fn finish(
+    mut core: Core<'_>,
+    strategy: &Strategy,
+    seed: u64,
+    samples: Vec<Sample>,
+    caught: bool,
+) -> RunOutput {
     let d = &core.deploy;
     let outcome = if matches!(strategy.kind, StrategyKind::None) || caught {
         Outcome::None
