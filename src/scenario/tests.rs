@@ -582,7 +582,7 @@ fn rejections() {
         ),
         (
             "[[strategy]]\nname = \"s\"\nkind = \"flagger\"\nstep_weights = [10, 5]",
-            &["strategy[1].step_weights[1]", "increase"],
+            &["strategy[1].step_weights[1]", "must not decrease"],
             Some(8),
         ),
         (

@@ -833,12 +833,14 @@ fn flagger(c: &Ctx, s: &RawStrategy, path: &str) -> R<FlaggerParams> {
             let p = key(&format!("step_weights[{j}]"));
             let w = weight(c, v, &p)?;
             if let Some(&prev) = step_weights.last()
-                && w <= prev
+                && w < prev
             {
                 return Err(c.err(
                     &p,
                     Some(v.span()),
-                    format!("step_weights must increase: {w} follows {prev}"),
+                    format!(
+                        "step_weights must not decrease (each holds for one interval): {w} follows {prev}"
+                    ),
                 ));
             }
             step_weights.push(w);
