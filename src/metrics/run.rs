@@ -99,6 +99,8 @@ pub struct Collector {
     lat_n: u64,
     pods_now: u64,
     pods_peak: u64,
+    /// Whether a pod count change at or after t0 has been seen (see `pods`).
+    pods_past_t0: bool,
     pods_since: SimTime,
     extra_pod_us: u128,
     last_new_request: Option<SimTime>,
@@ -138,6 +140,7 @@ impl Collector {
             lat_n: 0,
             pods_now: 0,
             pods_peak: 0,
+            pods_past_t0: false,
             pods_since: SimTime::ZERO,
             extra_pod_us: 0,
             last_new_request: None,
@@ -147,6 +150,15 @@ impl Collector {
 
     pub fn seconds(&self) -> usize {
         self.req.len()
+    }
+
+    /// A request (or retry) arrived at `at`: it counts in `requests` from t0 on, whether
+    /// or not it finishes by the horizon (DESIGN.md §6: requests count when they arrive).
+    #[inline]
+    pub fn arrived(&mut self, at: SimTime) {
+        if at >= self.t0 {
+            self.requests += 1;
+        }
     }
 
     /// Records one finished request: `version` it was routed to (0 when it reached no
@@ -176,7 +188,8 @@ impl Collector {
         if arrive < self.t0 {
             return;
         }
-        self.requests += 1;
+        // `requests` was counted at arrival (`arrived`), so that requests still in
+        // flight at the horizon count too.
         if routed && version == 1 {
             self.exposed += 1;
             self.last_new_request = Some(self.last_new_request.map_or(arrive, |t| t.max(arrive)));
@@ -285,10 +298,15 @@ impl Collector {
     /// The number of pods holding a slot changed to `count` at `now`.
     pub fn pods(&mut self, now: SimTime, count: u64) {
         self.integrate_pods(now);
-        self.pods_now = count;
         if now >= self.t0 {
+            if !self.pods_past_t0 {
+                // The count in force when t0 passed held at t0.
+                self.pods_past_t0 = true;
+                self.pods_peak = self.pods_peak.max(self.pods_now);
+            }
             self.pods_peak = self.pods_peak.max(count);
         }
+        self.pods_now = count;
     }
 
     fn integrate_pods(&mut self, now: SimTime) {
@@ -416,7 +434,11 @@ impl Collector {
                 None
             },
             recovery_s,
-            peak_pods: self.pods_peak,
+            peak_pods: if self.pods_past_t0 {
+                self.pods_peak
+            } else {
+                self.pods_now
+            },
             extra_pod_seconds: self.extra_pod_us as f64 / 1e6,
             latency_mean_ms: has_lat.then(|| self.lat_sum_us as f64 / self.lat_n as f64 / 1e3),
             latency_p50_ms: has_lat.then(|| self.hist.value_at_quantile(0.5) as f64 / 1e3),

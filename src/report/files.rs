@@ -42,6 +42,9 @@ pub const RUNS_COLUMNS: [&str; 30] = [
 
 /// A number as written in every output file: integers without a fraction, others
 /// with at most six decimals and no trailing zeros.
+/// A number for the CSV files: integers without a decimal point, anything else with 9
+/// significant digits (enough for a blast radius of 0.001234567 or a time of
+/// 1739.97882 s), trailing zeros trimmed. Stable across platforms: only `format!`.
 pub fn num(x: f64) -> String {
     if !x.is_finite() {
         return String::new();
@@ -49,8 +52,14 @@ pub fn num(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
         return format!("{}", x as i64);
     }
-    let s = format!("{x:.6}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
+    let magnitude = x.abs().log10().ceil() as i32;
+    let decimals = (9 - magnitude).clamp(0, 15) as usize;
+    let s = format!("{x:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
     if s == "-0" { "0".into() } else { s.into() }
 }
 
@@ -164,10 +173,13 @@ mod tests {
         let cases = [
             (3.0, "3"),
             (0.25, "0.25"),
-            (1.0 / 3.0, "0.333333"),
-            (-0.0000001, "0"),
-            (1e-7, "0"),
+            (1.0 / 3.0, "0.333333333"),
+            (0.0010112345678, "0.00101123457"),
+            (-1e-16, "0"),
+            (1e-17, "0"),
             (89.684946, "89.684946"),
+            (1739.978824123, "1739.97882"),
+            (-2.5e-4, "-0.00025"),
         ];
         for (x, want) in cases {
             assert_eq!(num(x), want, "{x}");

@@ -836,6 +836,7 @@ impl<'a> Core<'a> {
     // ---------------------------------------------------------------- requests
 
     pub(super) fn on_arrival(&mut self) {
+        self.metrics.arrived(self.now);
         let key = self.next_request;
         self.next_request += 1;
         let user = self.users.user(self.user_stream.uniform());
@@ -853,6 +854,7 @@ impl<'a> Core<'a> {
     }
 
     pub(super) fn on_retry(&mut self, user: u32, attempt: u8) {
+        self.metrics.arrived(self.now);
         let key = self.next_retry;
         self.next_retry += 1;
         self.route(Req {

@@ -5,6 +5,7 @@ mod bad_input;
 mod determinism;
 mod queueing;
 mod recreate_and_crashloop;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
