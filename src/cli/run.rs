@@ -103,7 +103,7 @@ pub fn run(a: RunArgs, line: &[String]) -> Result<u8, Failure> {
         Format::Table => {
             print!("{}", summary.table());
             println!(
-                "results: {}/ (runs.csv, summary.csv, summary.json, compare.csv)",
+                "results: {}/ (report.html, runs.csv, summary.csv, summary.json, compare.csv, *.svg)",
                 out.display()
             );
         }

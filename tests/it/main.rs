@@ -5,6 +5,7 @@ mod bad_input;
 mod determinism;
 mod queueing;
 mod recreate_and_crashloop;
+mod report_files;
 mod sweep;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,129 @@
+//! Issue 6, acceptance 1: `run` writes report.html and the plots next to the CSV
+//! files, `trace` writes timeline.svg; the SVGs are well-formed XML and carry the
+//! expected series; the HTML is self-contained (no external resource).
+
+use crate::{bin, default_toml, scratch, write};
+use quick_xml::Reader;
+use quick_xml::events::Event;
+use std::path::Path;
+
+/// Parses an SVG fully (any XML error fails the test) and returns its text contents.
+fn svg_texts(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let mut r = Reader::from_str(&text);
+    let mut texts = Vec::new();
+    let mut root = None;
+    let mut depth = 0i32;
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                if root.is_none() {
+                    root = Some(e.name().as_ref().to_string());
+                }
+            }
+            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::Text(t)) => {
+                let s = t.into_inner().trim().to_string();
+                if !s.is_empty() {
+                    texts.push(s);
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("{path:?} is not well-formed XML at {}: {e}", r.error_position()),
+        }
+    }
+    assert_eq!(root.as_deref(), Some("svg"), "{path:?}: root element");
+    assert_eq!(depth, 0, "{path:?}: unbalanced elements");
+    texts
+}
+
+fn has(texts: &[String], needle: &str) -> bool {
+    texts.iter().any(|t| t.contains(needle))
+}
+
+#[test]
+fn run_writes_a_self_contained_report_and_well_formed_plots() {
+    let dir = scratch("report_files_run");
+    let file = write(&dir, "default.toml", default_toml());
+    let out = dir.join("out");
+    let o = bin()
+        .arg("run")
+        .arg(&file)
+        .args(["--seeds", "30", "--quiet", "--format", "none"])
+        .args(["--strategy", "rolling", "--strategy", "canary", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["runs.csv", "summary.csv", "summary.json", "compare.csv"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    for (svg, title) in [
+        ("blast_radius.svg", "Blast radius"),
+        ("downtime.svg", "owntime"),
+        ("rollback.svg", "ollback"),
+        ("cost_risk.svg", "Cost and risk"),
+    ] {
+        let texts = svg_texts(&out.join(svg));
+        assert!(has(&texts, title), "{svg}: no title {title:?} in {texts:?}");
+        for s in ["rolling", "canary"] {
+            assert!(has(&texts, s), "{svg}: strategy {s} missing in {texts:?}");
+        }
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let lower = html.to_lowercase();
+    for external in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "url(//",
+        "src=\"//",
+        "<link",
+        "@import",
+        "<script src",
+    ] {
+        assert!(!lower.contains(external), "report.html references {external}");
+    }
+    // Plots are inlined, once per plot file at least, and the scenario is shown.
+    assert!(lower.matches("<svg").count() >= 4, "plots are not inlined");
+    assert!(html.contains("rolling") && html.contains("canary"));
+    assert!(html.contains("name = &quot;default&quot;"), "scenario text missing");
+}
+
+#[test]
+fn trace_writes_a_timeline_svg_with_every_series_and_moment() {
+    let dir = scratch("report_files_trace");
+    let file = write(&dir, "default.toml", default_toml());
+    // Seed 13 of the default scenario is a faulty `errors` release that the canary's
+    // analysis catches (checked in runs.csv by the sweep tests' neighbours); whatever
+    // the seed, the deploy start is marked.
+    let out = dir.join("trace");
+    let o = bin()
+        .arg("trace")
+        .arg(&file)
+        .args(["--strategy", "canary", "--seed", "13", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let texts = svg_texts(&out.join("timeline.svg"));
+    for series in [
+        "old pods",
+        "new pods",
+        "new weight",
+        "success ratio",
+        "p99 latency",
+        "deploy start",
+    ] {
+        assert!(has(&texts, series), "timeline.svg lacks {series:?}: {texts:?}");
+    }
+    let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    if events.contains("rollback_start") {
+        assert!(has(&texts, "rollback start"), "rollback not marked");
+    }
+    if events.contains("analysis_failed") || events.contains("alert") {
+        assert!(has(&texts, "detection"), "detection not marked");
+    }
+}
