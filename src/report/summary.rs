@@ -658,7 +658,7 @@ fn signed_pp(x: Option<f64>) -> String {
     x.map_or("–".into(), |v| format!("{:+.3}", 100.0 * v))
 }
 
-/// mean, p50, p95, p99, max of one column (censoring-aware), via `stats::MetricColumn`:
+/// mean, p50, p95, p99, max of one (non-negative) column (censoring-aware), via `stats::MetricColumn`:
 /// censored times count as larger than every observation for quantiles and as the
 /// time left to the horizon for the (restricted) mean.
 fn column_stats(col: &[Val]) -> Vec<StatRow> {
@@ -687,7 +687,9 @@ fn column_stats(col: &[Val]) -> Vec<StatRow> {
             n: r.n,
             n_censored: r.n_censored,
             estimate: r.estimate,
-            ci_low: r.ci_low,
+            // Every summarised metric is a count, share or time, never negative: a
+            // t-interval reaching below zero is cut at zero (coverage only grows).
+            ci_low: r.ci_low.map(|x| x.max(0.0)),
             ci_high: r.ci_high,
             note: r.note.map_or("", |n| n.as_str()),
         })
