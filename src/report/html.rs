@@ -93,7 +93,7 @@ fn shell_word(arg: &str) -> String {
 }
 
 fn build(dir: &Path) -> Result<String, ReportError> {
-    let runs = Table::read(&dir.join("runs.csv"))?;
+    let runs = Table::read_columns(&dir.join("runs.csv"), Some(&["scenario", "strategy"]))?;
     let about = About::read(dir, &runs)?;
     let strategies = runs.distinct(runs.column("strategy")?);
     let summary = Summary::read(dir)?;

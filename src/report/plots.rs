@@ -252,7 +252,17 @@ struct RunRow {
 
 impl Runs {
     fn read(dir: &Path) -> Result<Runs, ReportError> {
-        let table = Table::read(&dir.join("runs.csv"))?;
+        let table = Table::read_columns(
+            &dir.join("runs.csv"),
+            Some(&[
+                "strategy",
+                "faulty",
+                "blast_radius",
+                "downtime_s",
+                "rollback_s",
+                "extra_pod_seconds",
+            ]),
+        )?;
         if table.rows().is_empty() {
             return Err(ReportError::Empty {
                 path: table.path.clone(),
