@@ -1,5 +1,6 @@
 //! Criterion benches (issue 8): the event queue alone (hold model), one request-level
-//! run of the default scenario per strategy, and a 200-seed sweep at 1 and 2 jobs.
+//! run of the default scenario per strategy, and a 200-seed sweep at 1 and 2 jobs in
+//! the request-level and the fluid mode.
 //! Run: `cargo bench --bench bench_main`; numbers are recorded in docs/performance.md.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -90,5 +91,35 @@ fn sweep(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, queue_hold, one_run, sweep);
+/// Fluid mode: the same 200-seed sweep of every strategy with traffic as counts per
+/// slice, at 1 and 2 jobs (the 10,000-seed target scales from this linearly).
+fn fluid_sweep(c: &mut Criterion) {
+    let mut sc = default_scenario();
+    sc.fidelity = scenario::Fidelity::Fluid;
+    let mut g = c.benchmark_group("fluid_sweep_200_seeds");
+    g.sample_size(10);
+    let seeds = 200u64;
+    g.throughput(Throughput::Elements(seeds * sc.strategies.len() as u64));
+    for jobs in [1usize, 2] {
+        g.bench_with_input(BenchmarkId::new("jobs", jobs), &jobs, |b, &jobs| {
+            b.iter(|| {
+                let mut n = 0u64;
+                deploysim::sweep::sweep(
+                    &sc,
+                    &sc.strategies,
+                    0,
+                    seeds,
+                    jobs,
+                    &|_| {},
+                    &mut |_, o| n += o.row.requests,
+                )
+                .expect("thread pool");
+                black_box(n)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, queue_hold, one_run, sweep, fluid_sweep);
 criterion_main!(benches);
