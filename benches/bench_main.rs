@@ -63,10 +63,9 @@ fn one_run(c: &mut Criterion) {
     g.finish();
 }
 
-/// The sweep engine over 200 seeds of every strategy, at 1 and 2 jobs.
-fn sweep(c: &mut Criterion) {
-    let sc = default_scenario();
-    let mut g = c.benchmark_group("sweep_200_seeds");
+/// The sweep engine over 200 seeds of every strategy of `sc`, at 1 and 2 jobs.
+fn sweep_group(c: &mut Criterion, name: &str, sc: &scenario::Scenario) {
+    let mut g = c.benchmark_group(name);
     g.sample_size(10);
     let seeds = 200u64;
     g.throughput(Throughput::Elements(seeds * sc.strategies.len() as u64));
@@ -75,7 +74,7 @@ fn sweep(c: &mut Criterion) {
             b.iter(|| {
                 let mut n = 0u64;
                 deploysim::sweep::sweep(
-                    &sc,
+                    sc,
                     &sc.strategies,
                     0,
                     seeds,
@@ -91,34 +90,17 @@ fn sweep(c: &mut Criterion) {
     g.finish();
 }
 
-/// Fluid mode: the same 200-seed sweep of every strategy with traffic as counts per
-/// slice, at 1 and 2 jobs (the 10,000-seed target scales from this linearly).
+/// Request-level mode: every request simulated.
+fn sweep(c: &mut Criterion) {
+    sweep_group(c, "sweep_200_seeds", &default_scenario());
+}
+
+/// Fluid mode: traffic as counts per slice (the 10,000-seed target scales from this
+/// linearly).
 fn fluid_sweep(c: &mut Criterion) {
     let mut sc = default_scenario();
     sc.fidelity = scenario::Fidelity::Fluid;
-    let mut g = c.benchmark_group("fluid_sweep_200_seeds");
-    g.sample_size(10);
-    let seeds = 200u64;
-    g.throughput(Throughput::Elements(seeds * sc.strategies.len() as u64));
-    for jobs in [1usize, 2] {
-        g.bench_with_input(BenchmarkId::new("jobs", jobs), &jobs, |b, &jobs| {
-            b.iter(|| {
-                let mut n = 0u64;
-                deploysim::sweep::sweep(
-                    &sc,
-                    &sc.strategies,
-                    0,
-                    seeds,
-                    jobs,
-                    &|_| {},
-                    &mut |_, o| n += o.row.requests,
-                )
-                .expect("thread pool");
-                black_box(n)
-            })
-        });
-    }
-    g.finish();
+    sweep_group(c, "fluid_sweep_200_seeds", &sc);
 }
 
 criterion_group!(benches, queue_hold, one_run, sweep, fluid_sweep);
