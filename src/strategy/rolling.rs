@@ -86,6 +86,8 @@ impl RollingEngine {
 pub struct Rolling {
     engine: RollingEngine,
     deadline: SimTime,
+    /// minReadySeconds, applied to the world when the deploy starts.
+    min_ready: SimTime,
     rollback: Rollback,
     rolling_back: bool,
     finished: bool,
@@ -107,6 +109,7 @@ impl Rolling {
                 unavail,
             },
             deadline: p.progress_deadline,
+            min_ready: p.min_ready,
             rollback,
             rolling_back: false,
             finished: false,
@@ -115,11 +118,9 @@ impl Rolling {
         }
     }
 
-    pub fn min_ready(p: &RollingParams) -> SimTime {
-        p.min_ready
-    }
-
     pub fn start(&mut self, core: &mut Core) {
+        // minReadySeconds: a ready pod counts as available only after this long.
+        core.min_ready = self.min_ready;
         core.phase = DeployPhase::Rolling;
         self.last_progress = self.engine.progress(core);
         self.last_progress_at = core.now;

@@ -100,6 +100,7 @@ pub struct Core<'a> {
     people: Stream,
     sync_pending: bool,
     pub(super) rollback_requested: bool,
+    /// Pods holding a node slot (scheduled and not yet exited).
     live_pods: u64,
     pub log: Option<Vec<TraceEvent>>,
     scratch: Vec<u32>,
@@ -376,8 +377,6 @@ impl<'a> Core<'a> {
         self.next_ordinal[version as usize] += 1;
         let id = self.pods.len() as u32;
         self.pods.push(Pod::new(version, ord, self.now));
-        self.live_pods += 1;
-        self.metrics.pods(self.now, self.live_pods);
         self.log("create", Some(id), String::new);
         self.try_schedule(id);
         id
@@ -396,6 +395,10 @@ impl<'a> Core<'a> {
             return;
         };
         self.nodes[n].used += 1;
+        // Cost counts pods holding a node slot: an unscheduled Pending pod costs
+        // nothing (DESIGN.md §6 peak_pods / extra_pod_seconds).
+        self.live_pods += 1;
+        self.metrics.pods(self.now, self.live_pods);
         let pod = &mut self.pods[p as usize];
         pod.node = n as u32;
         if self.now.is_zero() && pod.version == 0 {
@@ -744,9 +747,9 @@ impl<'a> Core<'a> {
         let node = pod.node;
         if node != NO_NODE {
             self.nodes[node as usize].used -= 1;
+            self.live_pods -= 1;
+            self.metrics.pods(self.now, self.live_pods);
         }
-        self.live_pods -= 1;
-        self.metrics.pods(self.now, self.live_pods);
         self.log("exit", Some(p), String::new);
         self.schedule_pending();
         self.request_sync();
