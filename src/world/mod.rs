@@ -305,7 +305,8 @@ pub fn run(
     let mut out = finish(core, strategy, seed, samples, caught.is_some());
     if let Some(p) = pipeline {
         out.row.caught_stage = p.caught_at.map(|i| sc.pipeline[i].name.clone());
-        out.row.lead_time_s = Some(p.lead_time.secs_f64());
+        // Lead time to production: only a release that reached it has one.
+        out.row.lead_time_s = p.caught_at.is_none().then(|| p.lead_time.secs_f64());
     }
     out
 }
