@@ -6,6 +6,7 @@ mod determinism;
 mod queueing;
 mod recreate_and_crashloop;
 mod report_files;
+mod scenarios;
 mod sweep;
 
 use std::path::{Path, PathBuf};
