@@ -7,6 +7,7 @@
 pub mod balancer;
 pub mod core;
 pub mod fluid;
+pub mod invariants;
 pub mod pipeline;
 pub mod pod;
 pub mod traffic;
@@ -75,6 +76,8 @@ pub struct Sample {
 pub struct TimelineRow {
     pub sample: Sample,
     pub requests: u64,
+    /// Requests routed to the new version (in memory only; for the weight checker).
+    pub requests_new: u64,
     pub failed: u64,
     pub impacted: u64,
     pub success_ratio: Option<f64>,
@@ -361,6 +364,7 @@ fn finish(
                 let failed = (m.fail[s][0] + m.fail[s][1]) as u64;
                 TimelineRow {
                     requests,
+                    requests_new: m.req[s][1] as u64,
                     failed,
                     impacted: m.impacted[s] as u64,
                     success_ratio: (requests > 0).then(|| 1.0 - failed as f64 / requests as f64),

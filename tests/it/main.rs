@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod determinism;
+mod invariants;
 mod queueing;
 mod recreate_and_crashloop;
 mod report_files;
