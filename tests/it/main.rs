@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod determinism;
+mod gates;
 mod invariants;
 mod queueing;
 mod recreate_and_crashloop;
