@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod determinism;
+mod fluid;
 mod gates;
 mod invariants;
 mod queueing;
