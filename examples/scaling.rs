@@ -48,7 +48,9 @@ fn row(what: &str, sc: &Scenario) {
 }
 
 fn main() {
-    println!("| scenario (default, strategy rolling) | request-level ms/run | M req/s | fluid ms/run | fluid speed-up |");
+    println!(
+        "| scenario (default, strategy rolling) | request-level ms/run | M req/s | fluid ms/run | fluid speed-up |"
+    );
     println!("|---|---:|---:|---:|---:|");
     for rate in [50.0, 200.0, 800.0] {
         let mut sc = base();
@@ -62,7 +64,10 @@ fn main() {
         sc.service.replicas = replicas;
         sc.cluster.nodes = replicas.div_ceil(2).max(6);
         sc.traffic.rate = 10.0 * replicas as f64;
-        row(&format!("{replicas} replicas at {} req/s", 10 * replicas), &sc);
+        row(
+            &format!("{replicas} replicas at {} req/s", 10 * replicas),
+            &sc,
+        );
     }
     for minutes in [15u64, 30, 60] {
         let mut sc = base();

@@ -29,19 +29,52 @@ pub const DEFAULT_TOML: &str = include_str!("../../scenarios/default.toml");
 /// New files under `scenarios/` are appended here.
 static BUNDLED: &[(&str, &str)] = &[
     ("default", DEFAULT_TOML),
-    ("blue-green-capacity", include_str!("../../scenarios/blue-green-capacity.toml")),
-    ("blue-green-too-small", include_str!("../../scenarios/blue-green-too-small.toml")),
-    ("canary-1-5", include_str!("../../scenarios/canary-1-5.toml")),
-    ("crash-loop", include_str!("../../scenarios/crash-loop.toml")),
+    (
+        "blue-green-capacity",
+        include_str!("../../scenarios/blue-green-capacity.toml"),
+    ),
+    (
+        "blue-green-too-small",
+        include_str!("../../scenarios/blue-green-too-small.toml"),
+    ),
+    (
+        "canary-1-5",
+        include_str!("../../scenarios/canary-1-5.toml"),
+    ),
+    (
+        "crash-loop",
+        include_str!("../../scenarios/crash-loop.toml"),
+    ),
     ("four-tier", include_str!("../../scenarios/four-tier.toml")),
     ("full-disk", include_str!("../../scenarios/full-disk.toml")),
-    ("health-checks", include_str!("../../scenarios/health-checks.toml")),
-    ("low-traffic", include_str!("../../scenarios/low-traffic.toml")),
-    ("manual-vs-auto", include_str!("../../scenarios/manual-vs-auto.toml")),
-    ("mixed-version-rolling", include_str!("../../scenarios/mixed-version-rolling.toml")),
-    ("node-failures", include_str!("../../scenarios/node-failures.toml")),
-    ("swarm-rollback-vs-pause", include_str!("../../scenarios/swarm-rollback-vs-pause.toml")),
-    ("traffic-peak", include_str!("../../scenarios/traffic-peak.toml")),
+    (
+        "health-checks",
+        include_str!("../../scenarios/health-checks.toml"),
+    ),
+    (
+        "low-traffic",
+        include_str!("../../scenarios/low-traffic.toml"),
+    ),
+    (
+        "manual-vs-auto",
+        include_str!("../../scenarios/manual-vs-auto.toml"),
+    ),
+    (
+        "mixed-version-rolling",
+        include_str!("../../scenarios/mixed-version-rolling.toml"),
+    ),
+    (
+        "node-failures",
+        include_str!("../../scenarios/node-failures.toml"),
+    ),
+    (
+        "swarm-rollback-vs-pause",
+        include_str!("../../scenarios/swarm-rollback-vs-pause.toml"),
+    ),
+    (
+        "traffic-peak",
+        include_str!("../../scenarios/traffic-peak.toml"),
+    ),
 ];
 
 /// A validated scenario and the warnings about it.

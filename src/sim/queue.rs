@@ -107,7 +107,11 @@ impl<E: Copy> EventQueue<E> {
             return false;
         };
         let mut moving = std::mem::take(&mut self.buckets[i]);
-        self.last = moving.iter().map(|e| e.time).min().expect("non-empty bucket");
+        self.last = moving
+            .iter()
+            .map(|e| e.time)
+            .min()
+            .expect("non-empty bucket");
         for e in moving.drain(..) {
             let b = self.bucket(e.time);
             self.buckets[b].push(e);

@@ -218,7 +218,9 @@ impl<'a> Core<'a> {
             pod.probe_ok = self.sc.service.readiness.success_threshold;
             pod.in_lb = true;
             pod.lb_pos = self.lb.add(0, p);
-            self.log("ready", Some(p), || "boot: running and in the balancer".into());
+            self.log("ready", Some(p), || {
+                "boot: running and in the balancer".into()
+            });
             // Spread the probes of the initial pods over a period.
             let off = self.sc.service.readiness.period.micros() * p as u64 / r.max(1) as u64;
             self.q.push(SimTime(off), Ev::Probe { pod: p, inc: 0 });

@@ -29,7 +29,15 @@ fn summary(file: Option<&Path>, fidelity: &str, out: &Path) -> BTreeMap<(String,
         cmd.arg(f);
     }
     let o = cmd
-        .args(["--seeds", "30", "--quiet", "--format", "none", "--fidelity", fidelity])
+        .args([
+            "--seeds",
+            "30",
+            "--quiet",
+            "--format",
+            "none",
+            "--fidelity",
+            fidelity,
+        ])
         .arg("--out")
         .arg(out)
         .output()

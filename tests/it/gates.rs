@@ -52,7 +52,14 @@ fn check(files: &[&Path], extra: &[&str]) -> (i32, String, String) {
 }
 
 /// The estimate and interval of one summary.csv row of a `run` with the same seeds.
-fn interval(file: &Path, dir: &Path, strategy: &str, subset: &str, metric: &str, stat: &str) -> (f64, f64, f64) {
+fn interval(
+    file: &Path,
+    dir: &Path,
+    strategy: &str,
+    subset: &str,
+    metric: &str,
+    stat: &str,
+) -> (f64, f64, f64) {
     let out = dir.join("run");
     let o = bin()
         .arg("run")
@@ -123,7 +130,10 @@ fn check_passes_fails_and_says_inconclusive_from_the_interval() {
     );
     let (code, out, _) = check(&[&straddle], &[]);
     assert_eq!(code, 1, "inconclusive makes the exit status 1: {out}");
-    assert!(out.contains("INCONCLUSIVE") && out.contains("seeds"), "{out}");
+    assert!(
+        out.contains("INCONCLUSIVE") && out.contains("seeds"),
+        "{out}"
+    );
     assert!(out.contains("PASS"), "the canary gate passes: {out}");
 
     // Several files in one call: any failure makes the status 1.
@@ -189,7 +199,10 @@ fn bad_gates_exit_2_naming_the_key_and_line() {
         let (code, out, err) = check(&[&f], &[]);
         assert_eq!(code, 2, "{gate}: {out}{err}");
         assert!(err.contains(key) && err.contains(needle), "{gate}: {err}");
-        assert!(err.contains("bad.toml:"), "the file and line are named: {err}");
+        assert!(
+            err.contains("bad.toml:"),
+            "the file and line are named: {err}"
+        );
         assert!(!err.contains("panicked"), "{err}");
     }
 }
@@ -212,14 +225,24 @@ fn import_writes_scenarios_that_validate() {
     for m in files {
         let name = m.file_stem().unwrap().to_str().unwrap().to_string();
         let out = dir.join(format!("{name}.toml"));
-        let o = bin().arg("import").arg(&m).arg("-o").arg(&out).output().unwrap();
+        let o = bin()
+            .arg("import")
+            .arg(&m)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
         assert!(
             o.status.success(),
             "{name}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
         let v = bin().arg("validate").arg(&out).output().unwrap();
-        assert!(v.status.success(), "{name}: {}", String::from_utf8_lossy(&v.stderr));
+        assert!(
+            v.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&v.stderr)
+        );
         // Without -o the same scenario goes to stdout.
         let o2 = bin().arg("import").arg(&m).output().unwrap();
         assert!(o2.status.success());
@@ -237,7 +260,11 @@ fn import_writes_scenarios_that_validate() {
 fn import_bad_input_exits_2_and_writes_nothing() {
     let dir = scratch("gates_import_bad");
     let out = dir.join("out.toml");
-    let bad_yaml = write(&dir, "broken.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: [1, 2\n");
+    let bad_yaml = write(
+        &dir,
+        "broken.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: [1, 2\n",
+    );
     let config = write(
         &dir,
         "config.yaml",
@@ -248,7 +275,11 @@ fn import_bad_input_exits_2_and_writes_nothing() {
         (vec![bad_yaml.clone()], vec![], "broken.yaml:4:"),
         (vec![dir.join("missing.yaml")], vec![], "missing.yaml"),
         (vec![config], vec![], "nothing to import"),
-        (vec![good], vec!["--service", "no-such-service"], "no-such-service"),
+        (
+            vec![good],
+            vec!["--service", "no-such-service"],
+            "no-such-service",
+        ),
     ];
     for (files, extra, needle) in cases {
         let o = bin()
@@ -276,7 +307,13 @@ fn imported_argo_canary_equals_the_hand_written_one() {
     let manifest =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/argo-rollout-canary.yaml");
     let imported = dir.join("imported.toml");
-    let o = bin().arg("import").arg(&manifest).arg("-o").arg(&imported).output().unwrap();
+    let o = bin()
+        .arg("import")
+        .arg(&manifest)
+        .arg("-o")
+        .arg(&imported)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // By hand: spec.replicas 10; terminationGracePeriodSeconds 45; readinessProbe
     // periodSeconds 3 and failureThreshold 2, the rest Kubernetes defaults (timeout 1 s,
@@ -315,7 +352,16 @@ rollback = "auto"
         let o = bin()
             .arg("run")
             .arg(file)
-            .args(["--seeds", "8", "--strategy", "canary", "--quiet", "--format", "none", "--out"])
+            .args([
+                "--seeds",
+                "8",
+                "--strategy",
+                "canary",
+                "--quiet",
+                "--format",
+                "none",
+                "--out",
+            ])
             .arg(&d)
             .output()
             .unwrap();
@@ -334,7 +380,10 @@ rollback = "auto"
 fn ci_example_gates_apply_to_an_imported_manifest() {
     let dir = scratch("gates_ci_example");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for job in ["examples/ci/github-actions.yml", "examples/ci/gitlab-ci.yml"] {
+    for job in [
+        "examples/ci/github-actions.yml",
+        "examples/ci/gitlab-ci.yml",
+    ] {
         let text = std::fs::read_to_string(root.join(job)).unwrap();
         for needle in ["deploysim import", " -o ", "deploysim check", "--junit"] {
             assert!(text.contains(needle), "{job} lacks {needle:?}");
@@ -361,7 +410,11 @@ fn ci_example_gates_apply_to_an_imported_manifest() {
         .output()
         .unwrap();
     let code = o.status.code();
-    assert!(code == Some(0) || code == Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        code == Some(0) || code == Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase").count(), 3, "{xml}");
 }

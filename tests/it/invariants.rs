@@ -194,7 +194,10 @@ fn blue_green_peaks_at_two_stacks_and_switches_without_loss() {
             .collect();
         let requests: u64 = around.iter().map(|r| r.requests).sum();
         let failed: u64 = around.iter().map(|r| r.failed).sum();
-        assert!(requests > 4000, "seed {seed}: {requests} requests around the switch");
+        assert!(
+            requests > 4000,
+            "seed {seed}: {requests} requests around the switch"
+        );
         assert_eq!(failed, 0, "seed {seed}: requests dropped at the switch");
         assert_eq!(out.row.failed_requests, 0, "seed {seed}");
     }

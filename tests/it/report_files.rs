@@ -31,7 +31,10 @@ fn svg_texts(path: &Path) -> Vec<String> {
             }
             Ok(Event::Eof) => break,
             Ok(_) => {}
-            Err(e) => panic!("{path:?} is not well-formed XML at {}: {e}", r.error_position()),
+            Err(e) => panic!(
+                "{path:?} is not well-formed XML at {}: {e}",
+                r.error_position()
+            ),
         }
     }
     assert_eq!(root.as_deref(), Some("svg"), "{path:?}: root element");
@@ -84,12 +87,18 @@ fn run_writes_a_self_contained_report_and_well_formed_plots() {
         "@import",
         "<script src",
     ] {
-        assert!(!lower.contains(external), "report.html references {external}");
+        assert!(
+            !lower.contains(external),
+            "report.html references {external}"
+        );
     }
     // Plots are inlined, once per plot file at least, and the scenario is shown.
     assert!(lower.matches("<svg").count() >= 4, "plots are not inlined");
     assert!(html.contains("rolling") && html.contains("canary"));
-    assert!(html.contains("name = &quot;default&quot;"), "scenario text missing");
+    assert!(
+        html.contains("name = &quot;default&quot;"),
+        "scenario text missing"
+    );
 }
 
 #[test]
@@ -117,7 +126,10 @@ fn trace_writes_a_timeline_svg_with_every_series_and_moment() {
         "p99 latency",
         "deploy start",
     ] {
-        assert!(has(&texts, series), "timeline.svg lacks {series:?}: {texts:?}");
+        assert!(
+            has(&texts, series),
+            "timeline.svg lacks {series:?}: {texts:?}"
+        );
     }
     let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
     if events.contains("rollback_start") {

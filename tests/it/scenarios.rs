@@ -13,7 +13,10 @@ fn scenario_files() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 11, "at least ten curated scenarios plus the default");
+    assert!(
+        files.len() >= 11,
+        "at least ten curated scenarios plus the default"
+    );
     files
 }
 
@@ -35,16 +38,26 @@ fn every_scenario_validates_and_is_bundled_with_a_lesson() {
             "{stem} is not bundled (or differs from the file): add it to scenario::BUNDLED"
         );
         let parsed = deploysim::scenario::parse(&text, stem).unwrap().scenario;
-        assert!(!parsed.description.trim().is_empty(), "{stem}: no description");
+        assert!(
+            !parsed.description.trim().is_empty(),
+            "{stem}: no description"
+        );
         if stem != "default" {
             assert!(
                 text.starts_with("# Lesson:"),
                 "{stem}: the header comment must say what it teaches"
             );
-            assert!(text.contains("What to look at"), "{stem}: say what to look at");
+            assert!(
+                text.contains("What to look at"),
+                "{stem}: say what to look at"
+            );
         }
     }
-    assert_eq!(bundled.len(), scenario_files().len(), "a bundled scenario has no file");
+    assert_eq!(
+        bundled.len(),
+        scenario_files().len(),
+        "a bundled scenario has no file"
+    );
 }
 
 /// Reads runs.csv rows as (strategy, outcome, downtime_s, blast_radius).
@@ -108,7 +121,11 @@ fn every_scenario_runs_end_to_end() {
             // 24 slots cannot hold two stacks of 20: blue/green stalls, a rolling
             // update with surge 2 fits and completes.
             for (s, outcome, _, _) in runs(&out) {
-                let want = if s == "blue-green" { "stalled" } else { "completed" };
+                let want = if s == "blue-green" {
+                    "stalled"
+                } else {
+                    "completed"
+                };
                 assert_eq!(outcome, want, "{s}");
             }
         }
