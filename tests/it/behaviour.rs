@@ -39,11 +39,21 @@ fn run(sc: &Scenario, seed: u64) -> RunOutput {
 #[test]
 fn recreate_has_a_gap_and_rolling_has_none() {
     let healthy = "bad_probability = 0.0";
-    let rolling = scenario(healthy, "[[strategy]]\nname = \"r\"\nkind = \"rolling\"\nrollback = \"none\"");
-    let recreate = scenario(healthy, "[[strategy]]\nname = \"c\"\nkind = \"recreate\"\nrollback = \"none\"");
+    let rolling = scenario(
+        healthy,
+        "[[strategy]]\nname = \"r\"\nkind = \"rolling\"\nrollback = \"none\"",
+    );
+    let recreate = scenario(
+        healthy,
+        "[[strategy]]\nname = \"c\"\nkind = \"recreate\"\nrollback = \"none\"",
+    );
     for seed in 0..5 {
         let r = run(&rolling, seed).row;
-        assert_eq!((r.downtime_s, r.failed_requests), (0.0, 0), "rolling, seed {seed}");
+        assert_eq!(
+            (r.downtime_s, r.failed_requests),
+            (0.0, 0),
+            "rolling, seed {seed}"
+        );
         let c = run(&recreate, seed).row;
         // Old pods stop accepting after the 3 s preStop; the new ones need a pull
         // (median 5 s) and a startup (median 20 s, lognormal σ 0.5, so the fastest of
@@ -72,7 +82,10 @@ fn canary_exposure_is_bounded_by_the_first_step() {
         assert_eq!(r.outcome.name(), "rolled_back", "seed {seed}");
         let trace = out.trace.as_ref().unwrap();
         let weights: Vec<f64> = trace.timeline.iter().map(|x| x.sample.new_weight).collect();
-        assert!(weights.iter().all(|&w| w <= 5.0), "seed {seed}: never past step 1");
+        assert!(
+            weights.iter().all(|&w| w <= 5.0),
+            "seed {seed}: never past step 1"
+        );
         // Requests in the seconds the weight was above zero.
         let n: u64 = trace
             .timeline
@@ -108,8 +121,15 @@ fn manual_rollback_exposure_lasts_until_the_person_acts() {
         };
         assert!(detect < 120.0, "seed {seed}: detected after {detect} s");
         // human_response: lognormal, median 5 min, σ 0.5 → almost surely 1–20 min.
-        assert!(decide - detect > 60.0, "seed {seed}: the person took {} s", decide - detect);
-        assert!(end >= decide, "seed {seed}: exposure ended at {end} before the decision {decide}");
+        assert!(
+            decide - detect > 60.0,
+            "seed {seed}: the person took {} s",
+            decide - detect
+        );
+        assert!(
+            end >= decide,
+            "seed {seed}: exposure ended at {end} before the decision {decide}"
+        );
     }
 }
 
@@ -122,7 +142,10 @@ fn crash_on_start_stalls_rolling_and_downs_recreate() {
         crash,
         "[[strategy]]\nname = \"r\"\nkind = \"rolling\"\nprogress_deadline = \"5m\"\nrollback = \"none\"",
     );
-    let recreate = scenario(crash, "[[strategy]]\nname = \"c\"\nkind = \"recreate\"\nrollback = \"none\"");
+    let recreate = scenario(
+        crash,
+        "[[strategy]]\nname = \"c\"\nkind = \"recreate\"\nrollback = \"none\"",
+    );
     for seed in 0..3 {
         let r = run(&rolling, seed);
         assert_eq!(r.row.outcome.name(), "stalled", "seed {seed}");
@@ -137,9 +160,16 @@ fn crash_on_start_stalls_rolling_and_downs_recreate() {
             .expect("stalled event")
             .t;
         // The deadline counts from the last progress; the deploy starts at 60 s.
-        assert!(stalled >= SimTime::from_secs(60 + 300), "seed {seed}: {stalled}");
+        assert!(
+            stalled >= SimTime::from_secs(60 + 300),
+            "seed {seed}: {stalled}"
+        );
         let c = run(&recreate, seed).row;
-        assert!(c.downtime_s > 600.0, "recreate, seed {seed}: {} s", c.downtime_s);
+        assert!(
+            c.downtime_s > 600.0,
+            "recreate, seed {seed}: {} s",
+            c.downtime_s
+        );
     }
 }
 
@@ -193,7 +223,15 @@ fn full_disks_fail_pulls_only_on_their_nodes() {
 fn trace_works_for_every_kind_of_the_default() {
     let sc = crate::parse(default_toml());
     let kinds: BTreeSet<&str> = sc.strategies.iter().map(|s| s.kind.name()).collect();
-    for k in ["none", "recreate", "rolling", "swarm", "blue_green", "canary", "flagger"] {
+    for k in [
+        "none",
+        "recreate",
+        "rolling",
+        "swarm",
+        "blue_green",
+        "canary",
+        "flagger",
+    ] {
         assert!(kinds.contains(k), "default.toml lacks a {k} strategy");
     }
     let dir = scratch("behaviour_trace_all");
@@ -207,7 +245,12 @@ fn trace_works_for_every_kind_of_the_default() {
             .arg(&out)
             .output()
             .unwrap();
-        assert!(o.status.success(), "{}: {}", s.name, String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            s.name,
+            String::from_utf8_lossy(&o.stderr)
+        );
         for f in ["timeline.csv", "events.csv", "timeline.svg"] {
             assert!(out.join(f).is_file(), "{}: {f}", s.name);
         }

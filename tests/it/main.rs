@@ -2,6 +2,7 @@
 //! API. Modules are named after what they pin.
 
 mod bad_input;
+mod behaviour;
 mod determinism;
 mod fluid;
 mod gates;
