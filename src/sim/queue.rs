@@ -34,6 +34,9 @@ pub struct EventQueue<E: Copy> {
     buckets: Vec<Vec<Entry<E>>>,
     /// Entries of bucket 0 before `head` have been popped.
     head: usize,
+    /// Bit `b − 1` set when bucket `b` ≥ 1 is non-empty: the lowest one is found with
+    /// one `trailing_zeros` instead of a scan.
+    nonempty: u64,
     /// The current time: the last popped (or settled) minimum.
     last: u64,
     len: usize,
@@ -56,6 +59,7 @@ impl<E: Copy> EventQueue<E> {
         EventQueue {
             buckets,
             head: 0,
+            nonempty: 0,
             last: 0,
             len: 0,
             pushes: 0,
@@ -77,6 +81,7 @@ impl<E: Copy> EventQueue<E> {
             b.clear();
         }
         self.head = 0;
+        self.nonempty = 0;
         self.last = 0;
         self.len = 0;
         self.pushes = 0;
@@ -103,22 +108,28 @@ impl<E: Copy> EventQueue<E> {
         }
         self.buckets[0].clear();
         self.head = 0;
-        let Some(i) = (1..BUCKETS).find(|&i| !self.buckets[i].is_empty()) else {
+        if self.nonempty == 0 {
             return false;
-        };
+        }
+        let i = self.nonempty.trailing_zeros() as usize + 1;
+        self.nonempty &= !(1u64 << (i - 1));
         let mut moving = std::mem::take(&mut self.buckets[i]);
-        self.last = moving
-            .iter()
-            .map(|e| e.time)
-            .min()
-            .expect("non-empty bucket");
+        self.last = moving.iter().map(|e| e.time).min().expect("non-empty bucket");
         for e in moving.drain(..) {
-            let b = self.bucket(e.time);
-            self.buckets[b].push(e);
+            self.put(e);
         }
         // Keep the emptied vector's capacity for later pushes into this bucket.
         self.buckets[i] = moving;
         true
+    }
+
+    #[inline]
+    fn put(&mut self, e: Entry<E>) {
+        let b = self.bucket(e.time);
+        if b > 0 {
+            self.nonempty |= 1u64 << (b - 1);
+        }
+        self.buckets[b].push(e);
     }
 
     /// Time of the earliest event, if any.
@@ -133,8 +144,7 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
         self.pushes += 1;
-        let b = self.bucket(at.0);
-        self.buckets[b].push(Entry { time: at.0, event });
+        self.put(Entry { time: at.0, event });
         self.len += 1;
     }
 
