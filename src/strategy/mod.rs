@@ -11,7 +11,7 @@ pub mod recreate;
 pub mod rolling;
 pub mod swarm;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
 use crate::world::{Core, Scope};

@@ -675,101 +675,17 @@ mod tests {
         SimTime::from_secs(x)
     }
 
-    /// The default scenario's service, built by hand: 20 pods of 4 workers, 40 ms
-    /// exponential service, at `rate` req/s, faulty with `fault` if given.
+    /// The default scenario's service (the controller tests' test kit): 20 pods of
+    /// 4 workers, 40 ms exponential service, 0.1% baseline errors, at `rate` req/s,
+    /// faulty with `fault` if given.
     fn scenario(fidelity: Fidelity, rate: f64, fault: Option<Fault>, duration_s: u64) -> Scenario {
-        Scenario {
-            name: "fluid-test".into(),
-            description: String::new(),
-            duration: s(duration_s),
-            deploy_at: s(60),
-            fidelity,
-            cluster: Cluster {
-                nodes: 12,
-                pods_per_node: 4,
-                full_disk_fraction: 0.0,
-                node_mtbf: SimTime::ZERO,
-                node_mttr: s(300),
-                node_grace: s(40),
-                pod_eviction: s(300),
-            },
-            service: Service {
-                replicas: 20,
-                workers: 4,
-                service_time: Dist::Exponential {
-                    mean: SimTime::from_millis(40),
-                },
-                queue_limit: 100,
-                timeout: s(2),
-                image_pull: Dist::LogNormal {
-                    median: s(5),
-                    sigma: 0.5,
-                },
-                startup: Dist::LogNormal {
-                    median: s(20),
-                    sigma: 0.5,
-                },
-                termination_grace: s(30),
-                pre_stop: SimTime::ZERO,
-                readiness: Probe {
-                    period: s(5),
-                    timeout: s(1),
-                    initial_delay: SimTime::ZERO,
-                    failure_threshold: 3,
-                    success_threshold: 1,
-                },
-                restart_backoff: Backoff {
-                    initial: s(10),
-                    max: s(300),
-                },
-            },
-            traffic: Traffic {
-                rate,
-                users: 10000,
-                user_skew: 1.0,
-                retries: 0,
-                retry_backoff: SimTime::from_millis(100),
-                steps: vec![],
-            },
-            load_balancer: LoadBalancer {
-                routing: Routing::RoundRobin,
-                endpoint_lag: s(1),
-            },
-            release: Release {
-                bad_probability: if fault.is_some() { 1.0 } else { 0.0 },
-                baseline_error_rate: 0.001,
-                faults: vec![WeightedFault {
-                    weight: 1.0,
-                    fault: fault.unwrap_or(Fault::Errors { error_rate: 0.05 }),
-                }],
-            },
-            slo: Slo {
-                success: 0.99,
-                down_below: 0.5,
-                min_requests: 10,
-                latency: s(1),
-            },
-            monitoring: Monitoring {
-                window: s(30),
-                interval: s(10),
-                failures: 1,
-                error_rate_max: 0.02,
-                latency_p99_max: SimTime::ZERO,
-                min_requests: 50,
-                human_response: Dist::LogNormal {
-                    median: s(300),
-                    sigma: 0.5,
-                },
-                human_promote: Dist::LogNormal {
-                    median: s(900),
-                    sigma: 0.5,
-                },
-            },
-            strategies: vec![],
-            pipeline: vec![],
-            expects: vec![],
-            source_text: String::new(),
-        }
+        let mut sc = crate::strategy::testkit::scenario(20, fault);
+        sc.name = "fluid-test".into();
+        sc.duration = s(duration_s);
+        sc.fidelity = fidelity;
+        sc.traffic.rate = rate;
+        sc.release.baseline_error_rate = 0.001;
+        sc
     }
 
     fn rolling() -> Strategy {
