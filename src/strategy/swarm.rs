@@ -517,86 +517,21 @@ pub(crate) mod tests {
     /// A small service with constant pull (2 s) and startup (10 s) times, so expected
     /// times can be derived by hand. `fault`: the release is faulty with it (or healthy).
     pub(crate) fn scenario(replicas: u32, fault: Option<Fault>) -> Scenario {
-        Scenario {
-            name: "test".into(),
-            description: String::new(),
-            duration: s(1200),
-            deploy_at: s(60),
-            fidelity: Fidelity::Request,
-            cluster: Cluster {
-                nodes: 6,
-                pods_per_node: 4,
-                full_disk_fraction: 0.0,
-                node_mtbf: SimTime::ZERO,
-                node_mttr: s(300),
-                node_grace: s(40),
-                pod_eviction: s(300),
-            },
-            service: Service {
-                replicas,
-                workers: 4,
-                service_time: Dist::Exponential {
-                    mean: SimTime::from_millis(40),
-                },
-                queue_limit: 100,
-                timeout: s(2),
-                image_pull: Dist::Constant(s(2)),
-                startup: Dist::Constant(s(10)),
-                termination_grace: s(30),
-                pre_stop: SimTime::ZERO,
-                readiness: Probe {
-                    period: s(2),
-                    timeout: s(1),
-                    initial_delay: SimTime::ZERO,
-                    failure_threshold: 3,
-                    success_threshold: 1,
-                },
-                restart_backoff: Backoff {
-                    initial: s(10),
-                    max: s(300),
-                },
-            },
-            traffic: Traffic {
-                rate: 60.0,
-                users: 1000,
-                user_skew: 1.0,
-                retries: 0,
-                retry_backoff: SimTime::from_millis(100),
-                steps: vec![],
-            },
-            load_balancer: LoadBalancer {
-                routing: Routing::RoundRobin,
-                endpoint_lag: s(1),
-            },
-            release: Release {
-                bad_probability: if fault.is_some() { 1.0 } else { 0.0 },
-                baseline_error_rate: 0.0,
-                faults: vec![WeightedFault {
-                    weight: 1.0,
-                    fault: fault.unwrap_or(Fault::Errors { error_rate: 0.0 }),
-                }],
-            },
-            slo: Slo {
-                success: 0.99,
-                down_below: 0.5,
-                min_requests: 10,
-                latency: s(1),
-            },
-            monitoring: Monitoring {
-                window: s(30),
-                interval: s(10),
-                failures: 1,
-                error_rate_max: 0.02,
-                latency_p99_max: SimTime::ZERO,
-                min_requests: 50,
-                human_response: Dist::Constant(s(300)),
-                human_promote: Dist::Constant(s(900)),
-            },
-            strategies: vec![],
-            pipeline: vec![],
-            expects: vec![],
-            source_text: String::new(),
+        // The controller test kit, made deterministic where Swarm's timing matters:
+        // constant pull and startup, a 2 s probe, a fixed human response.
+        let mut sc = crate::strategy::testkit::scenario(replicas, fault.clone());
+        sc.cluster.nodes = 6;
+        sc.service.image_pull = Dist::Constant(s(2));
+        sc.service.startup = Dist::Constant(s(10));
+        sc.service.readiness.period = s(2);
+        sc.traffic.rate = 60.0;
+        sc.traffic.users = 1000;
+        if fault.is_none() {
+            sc.release.faults[0].fault = Fault::Errors { error_rate: 0.0 };
         }
+        sc.monitoring.human_response = Dist::Constant(s(300));
+        sc.monitoring.human_promote = Dist::Constant(s(900));
+        sc
     }
 
     pub(crate) fn run(sc: &Scenario, kind: StrategyKind, rollback: Rollback) -> RunOutput {
