@@ -114,7 +114,11 @@ impl<E: Copy> EventQueue<E> {
         let i = self.nonempty.trailing_zeros() as usize + 1;
         self.nonempty &= !(1u64 << (i - 1));
         let mut moving = std::mem::take(&mut self.buckets[i]);
-        self.last = moving.iter().map(|e| e.time).min().expect("non-empty bucket");
+        self.last = moving
+            .iter()
+            .map(|e| e.time)
+            .min()
+            .expect("non-empty bucket");
         for e in moving.drain(..) {
             self.put(e);
         }
