@@ -212,11 +212,10 @@ impl Collector {
     }
 
     /// Records `requests` requests that arrived at `arrive` to `version` at once (fluid
-    /// mode): `failed` and `impacted` of them (impacted includes failed), and the
-    /// successful ones as (response time, count) pairs. Users are marked separately
-    /// (`mark_user`). `requests` may be zero: failures of requests already counted
-    /// (work lost in a crash).
-    #[allow(clippy::too_many_arguments)]
+    /// mode): `failed` and `impacted` of them (impacted includes failed). The response
+    /// times of the successful ones go to `second_latency` and `latency_n`; users are
+    /// drawn by the fluid mode at the horizon (`user_bits_mut`). `requests` may be zero: failures of requests
+    /// already counted (work lost in a crash).
     pub fn bulk(
         &mut self,
         arrive: SimTime,
@@ -225,18 +224,12 @@ impl Collector {
         requests: u64,
         failed: u64,
         impacted: u64,
-        successes: &[(SimTime, u64)],
     ) {
         let s = arrive.second().min(self.req.len() - 1);
         let v = version as usize;
         self.req[s][v] += requests as u32;
         self.fail[s][v] += failed as u32;
         self.impacted[s] += impacted as u32;
-        if let Some(lat) = &mut self.lat {
-            for &(l, n) in successes {
-                lat[(s * 2 + v) * BUCKETS + LogHist::bucket(l)] += n as u32;
-            }
-        }
         if arrive < self.t0 {
             return;
         }
@@ -247,40 +240,39 @@ impl Collector {
         }
         self.impacted_total += impacted;
         self.failed += failed;
-        for &(l, n) in successes {
-            if n == 0 {
-                continue;
-            }
-            let us = l.micros().max(1);
-            self.lat_sum_us += us as u128 * n as u128;
-            self.lat_n += n;
-            let _ = self.hist.record_n(us.min(7_200_000_000), n);
-        }
     }
 
-    /// Marks `user` as seen since t0 and, if `impacted`, as affected (fluid mode).
+    /// Whether per-second latency buckets are kept (a latency rule or a trace).
+    pub fn per_second_latency(&self) -> bool {
+        self.lat.is_some()
+    }
+
+    /// `n` successful requests to `version` that arrived in the second of `arrive`
+    /// took a response time in latency bucket `bucket` (per-second buckets only).
     #[inline]
-    pub fn mark_user(&mut self, user: u32, impacted: bool) {
-        let (w, bit) = ((user / 64) as usize, 1u64 << (user % 64));
-        self.users_seen[w] |= bit;
-        if impacted {
-            self.users_hit[w] |= bit;
+    pub fn second_latency(&mut self, arrive: SimTime, version: u8, bucket: usize, n: u64) {
+        if let Some(lat) = &mut self.lat {
+            let s = arrive.second().min(self.req.len() - 1);
+            lat[(s * 2 + version as usize) * BUCKETS + bucket] += n as u32;
         }
     }
 
-    /// Marks users `0..n` (the most active ranks) as `mark_user` does.
-    pub fn mark_user_head(&mut self, n: u32, impacted: bool) {
-        let n = (n as usize).min(self.users_seen.len() * 64);
-        let (full, rest) = (n / 64, n % 64);
-        let tail = if rest == 0 { 0 } else { (1u64 << rest) - 1 };
-        for (i, w) in self.users_seen.iter_mut().enumerate().take(full + 1) {
-            *w |= if i < full { u64::MAX } else { tail };
+    /// `n` successful requests since t0 took `latency` (the run's histogram and mean).
+    #[inline]
+    pub fn latency_n(&mut self, latency: SimTime, n: u64) {
+        if n == 0 {
+            return;
         }
-        if impacted {
-            for (i, w) in self.users_hit.iter_mut().enumerate().take(full + 1) {
-                *w |= if i < full { u64::MAX } else { tail };
-            }
-        }
+        let us = latency.micros().max(1);
+        self.lat_sum_us += us as u128 * n as u128;
+        self.lat_n += n;
+        // Saturate rather than fail on a pathological latency beyond the bounds.
+        let _ = self.hist.record_n(us.min(7_200_000_000), n);
+    }
+
+    /// The bitsets of users seen and affected since t0 (fluid mode draws them).
+    pub fn user_bits_mut(&mut self) -> (&mut [u64], &mut [u64]) {
+        (&mut self.users_seen, &mut self.users_hit)
     }
 
     /// A request that arrived at `arrive` had to wait for a worker.

@@ -104,6 +104,14 @@ pub struct Core<'a> {
     live_pods: u64,
     pub log: Option<Vec<TraceEvent>>,
     scratch: Vec<u32>,
+    /// Fluid mode's shortcuts: probe chains of ready pods whose probes cannot fail are
+    /// parked (`on_probe`), and a version whose endpoints are all in one steady state
+    /// is stepped once (`fluid.rs`). Results are identical either way (tested); they
+    /// only save work.
+    pub(super) shortcuts: bool,
+    /// Fluid mode only: pods removed from the balancer since the fluid traffic last
+    /// looked (they may still hold work to serve or lose).
+    pub(super) left_lb: Vec<u32>,
 }
 
 fn is_faulty_kind(f: &Option<Fault>, pred: impl Fn(&Fault) -> bool) -> bool {
@@ -198,6 +206,8 @@ impl<'a> Core<'a> {
             live_pods: 0,
             log: trace.then(Vec::new),
             scratch: Vec::with_capacity(cap),
+            shortcuts: sc.fidelity == Fidelity::Fluid,
+            left_lb: Vec::new(),
         }
     }
 
@@ -527,25 +537,38 @@ impl<'a> Core<'a> {
         pod.accepting = !pod.terminating && !pod.lost;
     }
 
+    /// Whether a probe of `p` passes now: the application is up, its node is, and the
+    /// probe's expected wait behind the queue is within its timeout.
+    pub(super) fn probe_passes(&self, p: u32) -> bool {
+        let pod = &self.pods[p as usize];
+        let workers = self.sc.service.workers;
+        // A probe waits behind the queue like any request: it fails when the expected
+        // wait exceeds its timeout. (`fluid_queue` is zero in the request-level mode.)
+        let wait = if pod.busy >= workers || pod.fluid_queue > 0.0 {
+            (pod.queue.len() as f64 + pod.fluid_queue) * self.sc.service.service_time.mean_secs()
+                / workers as f64
+        } else {
+            0.0
+        };
+        pod.app_up && !pod.lost && wait <= self.sc.service.readiness.timeout.secs_f64()
+    }
+
+    /// A readiness probe. In fluid mode a probe that passes on a ready pod changes
+    /// nothing, and so would every later one until the pod's queue grows past the probe
+    /// timeout (`fluid.rs` wakes the chain then, at the next time a probe was due) or
+    /// the pod's incarnation changes (crash, node loss: the chain would be stale). Such
+    /// a chain is parked instead of scheduling a no-op event every period.
     pub(super) fn on_probe(&mut self, p: u32, inc: u32) {
         if !self.current(p, inc) {
             return;
         }
-        let rp = &self.sc.service.readiness;
-        let mean_svc = self.sc.service.service_time.mean_secs();
-        let workers = self.sc.service.workers;
-        let pod = &mut self.pods[p as usize];
-        if pod.phase == Phase::Gone || pod.phase == Phase::CrashLoop {
+        let phase = self.pods[p as usize].phase;
+        if phase == Phase::Gone || phase == Phase::CrashLoop {
             return;
         }
-        // A probe waits behind the queue like any request: it fails when the expected
-        // wait exceeds its timeout. (`fluid_queue` is zero in the request-level mode.)
-        let wait = if pod.busy >= workers || pod.fluid_queue > 0.0 {
-            (pod.queue.len() as f64 + pod.fluid_queue) * mean_svc / workers as f64
-        } else {
-            0.0
-        };
-        let ok = pod.app_up && !pod.lost && wait <= rp.timeout.secs_f64();
+        let ok = self.probe_passes(p);
+        let rp = &self.sc.service.readiness;
+        let pod = &mut self.pods[p as usize];
         if ok {
             pod.probe_ok += 1;
             pod.probe_fail = 0;
@@ -556,12 +579,34 @@ impl<'a> Core<'a> {
         let become_ready =
             ok && !pod.ready && pod.probe_ok >= rp.success_threshold && !pod.terminating;
         let become_unready = !ok && pod.ready && pod.probe_fail >= rp.failure_threshold;
+        if self.shortcuts && ok && pod.ready {
+            pod.probe_parked = Some((self.now + rp.period, inc));
+            return;
+        }
         self.q.push(self.now + rp.period, Ev::Probe { pod: p, inc });
         if become_ready {
             self.set_ready(p, true);
         } else if become_unready {
             self.set_ready(p, false);
         }
+    }
+
+    /// Resumes a parked probe chain of `p` at the first time a probe was due at or
+    /// after `from` (see `on_probe`), if the chain still belongs to the pod.
+    pub(super) fn wake_probe(&mut self, p: u32, from: SimTime) {
+        let period = self.sc.service.readiness.period.micros().max(1);
+        let pod = &mut self.pods[p as usize];
+        let Some((due, inc)) = pod.probe_parked.take() else {
+            return;
+        };
+        if inc != pod.inc {
+            return;
+        }
+        let periods = from.saturating_sub(due).micros().div_ceil(period);
+        self.q.push(
+            SimTime(due.micros() + periods * period),
+            Ev::Probe { pod: p, inc },
+        );
     }
 
     fn set_ready(&mut self, p: u32, ready: bool) {
@@ -626,6 +671,9 @@ impl<'a> Core<'a> {
             self.pods[moved as usize].lb_pos = pos;
         }
         self.pods[p as usize].in_lb = false;
+        if self.sc.fidelity == Fidelity::Fluid {
+            self.left_lb.push(p);
+        }
     }
 
     /// After a rollback decision: the first moment no request can reach the new

@@ -1,8 +1,7 @@
 //! Fluid fidelity (`fidelity = "fluid"`): client traffic as counts per time slice
 //! instead of one event per request. Pods, probes, controllers, node failures and
 //! monitoring stay event-driven and identical to the request-level mode; only the
-//! requests change. The cost of a run does not grow with the request rate: each slice
-//! costs O(endpoints) arithmetic plus a fixed number of draws per version.
+//! requests change. The cost of a run does not grow with the request rate (see Cost).
 //!
 //! # Model
 //! - Slices: traffic is accounted over intervals that end at every second boundary
@@ -41,14 +40,21 @@
 //! - Latency: successful requests are recorded as the interval's mean wait plus the
 //!   service-time distribution at ten fixed probability points (finer in the upper
 //!   tail), each with its share of the count.
-//! - Users: per version and interval, up to `USER_DRAWS` users are drawn from the Zipf
-//!   table for the impacted requests (from the cohort for a cohort fault); beyond
-//!   that, ranks expected to appear at least three times are marked wholesale, so
-//!   `users_affected` is approximate above `USER_DRAWS` impacted requests per second.
-//!   Users seen (the denominator of `user_blast_radius`) are marked once at the
-//!   horizon: with N requests since t0, user i is seen with probability
-//!   1 − exp(−N·pᵢ) (independently; Poissonised), which costs O(users) per run
-//!   instead of a draw per request.
+//! - Users: only totals are kept while the run goes: requests since t0 (N), impacted
+//!   ones (K) and, for a cohort fault, the errors that come from the cohort (C). At
+//!   the horizon the sets are drawn (Poissonised: a Zipf user i's impacted and other
+//!   requests are independent Poisson counts): affected with probability
+//!   1 − exp(−K·pᵢ), or, for a cohort user, 1 − exp(−C·pᵢ/mass) too; seen if affected
+//!   or with probability 1 − exp(−(N − K − C)·pᵢ). `userset` draws each set in
+//!   O(users / 256 + minority) instead of a draw per user or per request.
+//!
+//! # Cost
+//! Per one-second slice: one Poisson draw, and per version one pod step and a few
+//! binomial draws. Two shortcuts keep it there; both are exact (a test compares every
+//! row with them off): a version whose endpoints all stepped alike with empty queues
+//! is stepped once for all of them until an event that may change a pod (`uniform`),
+//! and the probe chains of ready pods whose probes cannot fail are parked
+//! (`Core::on_probe`) and woken when a queue grows past the probe timeout.
 //!
 //! # Where fluid mode is not valid
 //! - Latency tails at high utilisation: waits are the fluid mean path, without the
@@ -63,13 +69,14 @@
 //! - Terminating pods stop at once when they stop accepting (their fluid queue is
 //!   served as if drained), and `waited_requests` is not counted.
 //!
-//! Owns no state of `Core` beyond `Pod::fluid_queue`; never touches the request-level
-//! path.
+//! Owns no state of `Core` beyond `Pod::fluid_queue` (and wakes parked probe chains);
+//! never touches the request-level path.
 
 use super::Ev;
 use super::core::Core;
 use super::pod::Phase;
-use super::traffic::UserTable;
+use super::userset;
+use crate::metrics::{Collector, LogHist};
 use crate::scenario::Fault;
 use crate::sim::SimTime;
 use crate::sim::rng::{Keyed, Purpose, normal_quantile};
@@ -89,8 +96,36 @@ const LAT_POINTS: [(f64, f64); 10] = [
     (0.9975, 0.005),
 ];
 
-/// Impacted users drawn per version and interval.
-const USER_DRAWS: u64 = 256;
+/// The cumulative weights of `LAT_POINTS` in units of 1/200.
+const LAT_CUM_200: [u64; LAT_POINTS.len()] = [40, 80, 120, 160, 180, 190, 196, 198, 199, 200];
+
+/// Response times of successful requests at the `LAT_POINTS` for one mean wait, and
+/// their counts not yet added to the run's histogram (the wait rarely changes, so
+/// counts are added once per change instead of once per interval).
+#[derive(Clone, Copy, Debug)]
+struct LatCache {
+    /// The mean wait (bits of the f64 in seconds) the latencies are for.
+    wait: u64,
+    latency: [SimTime; LAT_POINTS.len()],
+    bucket: [usize; LAT_POINTS.len()],
+    pending: [u64; LAT_POINTS.len()],
+}
+
+impl LatCache {
+    const EMPTY: LatCache = LatCache {
+        wait: u64::MAX,
+        latency: [SimTime::ZERO; LAT_POINTS.len()],
+        bucket: [0; LAT_POINTS.len()],
+        pending: [0; LAT_POINTS.len()],
+    };
+
+    fn flush(&mut self, metrics: &mut Collector) {
+        for (l, n) in self.latency.iter().zip(&mut self.pending) {
+            metrics.latency_n(*l, *n);
+            *n = 0;
+        }
+    }
+}
 
 /// Whether traffic must be accounted up to an event's time before it is handled: every
 /// event that can change routing, acceptance or what monitoring reads.
@@ -125,9 +160,42 @@ struct Agg {
     wait_sum: f64,
 }
 
+impl Agg {
+    fn add(&mut self, o: &Agg, k: f64) {
+        self.refused += o.refused * k;
+        self.rejected += o.rejected * k;
+        self.timed_out += o.timed_out * k;
+        self.slow += o.slow * k;
+        self.accepted += o.accepted * k;
+        self.wait_sum += o.wait_sum * k;
+    }
+}
+
+/// What one pod's step depends on besides the interval (floats as bits: compared
+/// exactly).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PodIn {
+    queue: u64,
+    inflight: u64,
+    version: u8,
+    /// Its work is lost now (crash, node loss, killed).
+    lost_work: bool,
+    accepting: bool,
+    serving: bool,
+}
+
+/// What one pod's step yields: its contribution to the version's counts, the work it
+/// lost, and its new queue and requests in service.
+#[derive(Clone, Copy, Debug, Default)]
+struct PodOut {
+    agg: Agg,
+    dropped: f64,
+    queue: f64,
+    inflight: f64,
+}
+
 /// The fluid traffic of one run. Created by `world::run` when the scenario asks for it.
-pub struct Fluid<'u> {
-    users: &'u UserTable,
+pub struct Fluid {
     totals: Keyed,
     splits: Keyed,
     outcomes: Keyed,
@@ -148,13 +216,28 @@ pub struct Fluid<'u> {
     /// Share of requests that come from cohort users (cohort fault only).
     cohort_mass: f64,
     zipf_norm: Option<f64>,
-    lat: Vec<(SimTime, u64)>,
-    /// Requests since t0 (their users are marked seen at the horizon).
+    lat_cache: [LatCache; 2],
+    /// Per version: every endpoint is in this state, which the pods do not hold (their
+    /// `fluid_queue` is 0 as the state says; the `inflight` of each is only here). Set
+    /// after an interval in which all endpoints stepped alike, with an empty queue,
+    /// when the next event cannot change a pod or an endpoint (`advance`'s `quiet`:
+    /// probes and pulls in between touch no endpoint's state); the pods are written
+    /// back before anything else changes them (`materialize`).
+    uniform: [Option<PodIn>; 2],
+    /// (bits of an error rate p, ln(1 − p)).
+    ln_ok: (u64, f64),
+    /// Requests since t0, and those of them impacted (from anyone; from the cohort by
+    /// a cohort fault's errors): their users are drawn at the horizon.
     seen_requests: u64,
+    impacted_general: u64,
+    impacted_cohort: u64,
+    /// Cohort fault: the cohort's users as a bitset, and room for a draw.
+    cohort_bits: Vec<u64>,
+    scratch_bits: Vec<u64>,
 }
 
-impl<'u> Fluid<'u> {
-    pub fn new(core: &Core<'_>, users: &'u UserTable) -> Self {
+impl Fluid {
+    pub fn new(core: &Core<'_>) -> Self {
         let sc = core.sc;
         let mut rates = vec![(0.0, sc.traffic.rate)];
         for s in &sc.traffic.steps {
@@ -173,7 +256,6 @@ impl<'u> Fluid<'u> {
             _ => (1.0, 0.0),
         };
         let mut f = Fluid {
-            users,
             totals: Keyed::new(core.seed, Purpose::Fluid, 0),
             splits: Keyed::new(core.seed, Purpose::Fluid, 1),
             outcomes: Keyed::new(core.seed, Purpose::Fluid, 2),
@@ -192,17 +274,29 @@ impl<'u> Fluid<'u> {
             svc_points_s: [base_points, base_points.map(|x| x * factor + extra)],
             cohort_mass: 0.0,
             zipf_norm: None,
-            lat: Vec::with_capacity(LAT_POINTS.len()),
+            lat_cache: [LatCache::EMPTY; 2],
+            uniform: [None; 2],
+            ln_ok: (u64::MAX, 0.0),
             seen_requests: 0,
+            impacted_general: 0,
+            impacted_cohort: 0,
+            cohort_bits: Vec::new(),
+            scratch_bits: Vec::new(),
         };
         if let Some(Fault::Cohort { users: share, .. }) = &core.fault {
             let skew = sc.traffic.user_skew;
             let h = f.zipf_norm(sc.traffic.users, skew);
-            f.cohort_mass = (0..sc.traffic.users)
-                .filter(|&u| f.cohort_keys.uniform(u as u64) < *share)
-                .map(|u| ((u + 1) as f64).powf(-skew))
-                .sum::<f64>()
-                / h;
+            let words = (sc.traffic.users as usize).div_ceil(64);
+            f.cohort_bits = vec![0; words];
+            f.scratch_bits = vec![0; words];
+            let mut mass = 0.0;
+            for u in 0..sc.traffic.users {
+                if f.cohort_keys.uniform(u as u64) < *share {
+                    f.cohort_bits[(u / 64) as usize] |= 1 << (u % 64);
+                    mass += ((u + 1) as f64).powf(-skew);
+                }
+            }
+            f.cohort_mass = mass / h;
         }
         f
     }
@@ -230,34 +324,50 @@ impl<'u> Fluid<'u> {
         })
     }
 
-    /// At the horizon: marks the users seen since t0 (see the module header).
+    /// At the horizon: marks the users affected and seen since t0 (module header).
     pub fn finish(&mut self, core: &mut Core<'_>) {
+        for c in &mut self.lat_cache {
+            c.flush(&mut core.metrics);
+        }
         let (users, skew) = (core.sc.traffic.users, core.sc.traffic.user_skew);
-        let n = self.seen_requests as f64;
-        if n == 0.0 {
+        if self.seen_requests == 0 {
             return;
         }
         let h = self.zipf_norm(users, skew);
-        // Ranks expected 40+ times are seen but for a chance below e^−40.
-        let sure = if skew > 0.0 {
-            (n / (40.0 * h)).powf(1.0 / skew).floor().min(users as f64) as u32
-        } else if n / h >= 40.0 {
-            users
-        } else {
-            0
-        };
-        core.metrics.mark_user_head(sure, false);
-        let key = self.user_keys.child(u64::MAX);
-        for i in sure..users {
+        let p = move |i: u32| {
             let rank = (i + 1) as f64;
-            let p = if skew == 1.0 {
+            (if skew == 1.0 {
                 1.0 / rank
             } else {
                 rank.powf(-skew)
-            } / h;
-            if key.uniform(i as u64) < -(-n * p).exp_m1() {
-                core.metrics.mark_user(i, false);
+            }) / h
+        };
+        // Poissonised: user i's impacted and other requests are independent Poisson
+        // counts with means k·pᵢ, so it is in a set with probability 1 − exp(−k·pᵢ).
+        let within = |k: f64| move |i: u32| -(-k * p(i)).exp_m1();
+        let key = self.user_keys.child(u64::MAX);
+        let (seen, hit) = core.metrics.user_bits_mut();
+        let general = self.impacted_general as f64;
+        if general > 0.0 {
+            userset::draw(hit, users, within(general), key.child(0));
+        }
+        if self.impacted_cohort > 0 {
+            // Cohort users' requests: user i's share among them is pᵢ / mass.
+            let k = self.impacted_cohort as f64 / self.cohort_mass.max(f64::MIN_POSITIVE);
+            self.scratch_bits.iter_mut().for_each(|w| *w = 0);
+            userset::draw(&mut self.scratch_bits, users, within(k), key.child(1));
+            for ((h, s), m) in hit
+                .iter_mut()
+                .zip(&self.scratch_bits)
+                .zip(&self.cohort_bits)
+            {
+                *h |= s & m;
             }
+        }
+        let others = self.seen_requests - self.impacted_general - self.impacted_cohort;
+        userset::draw(seen, users, within(others as f64), key.child(2));
+        for (s, h) in seen.iter_mut().zip(hit.iter()) {
+            *s |= h;
         }
     }
 
@@ -276,7 +386,9 @@ impl<'u> Fluid<'u> {
     }
 
     /// Accounts traffic from the last mark up to `to`, one interval per second at most.
-    pub fn advance(&mut self, core: &mut Core<'_>, to: SimTime) {
+    /// `quiet`: the event at `to` changes no pod and no endpoint before `materialize`
+    /// is called (a `Tick`; a `Monitor`, whose rollback `run` starts after it).
+    pub fn advance(&mut self, core: &mut Core<'_>, to: SimTime, quiet: bool) {
         while self.mark < to {
             let s = self.mark.second();
             let end_s = SimTime::from_secs(s as u64 + 1);
@@ -293,12 +405,18 @@ impl<'u> Fluid<'u> {
                 binomial(self.left, frac, u)
             };
             self.left -= n;
-            self.interval(core, self.mark, end, n);
+            self.interval(core, self.mark, end, n, quiet || end < to);
             self.mark = end;
+        }
+        // Also when no interval was left to account (an event at the time of the last).
+        if !quiet {
+            self.materialize(core);
         }
     }
 
-    fn interval(&mut self, core: &mut Core<'_>, a: SimTime, b: SimTime, n: u64) {
+    /// Traffic over `[a, b)` with `n` arrivals; `quiet`: nothing changes pods or
+    /// endpoints at `b`.
+    fn interval(&mut self, core: &mut Core<'_>, a: SimTime, b: SimTime, n: u64, quiet: bool) {
         let dt = (b - a).secs_f64();
         self.stamp = self.stamp.wrapping_add(1);
         if self.pods.len() < core.pods.len() {
@@ -309,7 +427,7 @@ impl<'u> Fluid<'u> {
         if core.lb.total() == 0 {
             if n > 0 {
                 core.metrics.mark_no_endpoint(a);
-                core.metrics.bulk(a, 0, false, n, n, n, &[]);
+                core.metrics.bulk(a, 0, false, n, n, n);
                 self.mark_users(core, a, 0, n, n, 0);
             }
         } else {
@@ -324,73 +442,153 @@ impl<'u> Fluid<'u> {
             }
             let m = n_v[v as usize] as f64 / eps as f64;
             let mut agg = Agg::default();
+            if let Some(input) = self.uniform[v as usize].take() {
+                // Every endpoint is in state `input` (see `uniform`): one step for all.
+                let out = self.step(core.sc, &input, m, dt);
+                agg.add(&out.agg, eps as f64);
+                dropped[v as usize] += out.dropped * eps as f64;
+                if quiet && out.queue == 0.0 {
+                    self.uniform[v as usize] = Some(PodIn {
+                        inflight: out.inflight.to_bits(),
+                        ..input
+                    });
+                } else {
+                    for i in 0..eps {
+                        let p = core.lb.endpoints(v)[i];
+                        self.apply(core, p, &out, b);
+                    }
+                }
+                if n_v[v as usize] > 0 {
+                    self.record(core, a, v, n_v[v as usize], &agg);
+                }
+                continue;
+            }
+            // Endpoints in the same state get the same step: consecutive runs of equal
+            // inputs are computed once (in steady state a version is one run).
+            let mut group: Option<(PodIn, PodOut, u32)> = None;
             for i in 0..eps {
                 let p = core.lb.endpoints(v)[i];
-                self.step_pod(core, p, m, dt, &mut agg, &mut dropped);
+                let input = self.pod_in(core, p);
+                let out = match &mut group {
+                    Some((key, out, k)) if *key == input => {
+                        *k += 1;
+                        *out
+                    }
+                    _ => {
+                        if let Some((_, out, k)) = group {
+                            agg.add(&out.agg, k as f64);
+                            dropped[v as usize] += out.dropped * k as f64;
+                        }
+                        let out = self.step(core.sc, &input, m, dt);
+                        group = Some((input, out, 1));
+                        out
+                    }
+                };
+                self.apply(core, p, &out, b);
+            }
+            if let Some((input, out, k)) = group {
+                agg.add(&out.agg, k as f64);
+                dropped[v as usize] += out.dropped * k as f64;
+                // One steady group, and nothing changes it before the next interval:
+                // the next step of every endpoint is the same.
+                if k as usize == eps
+                    && quiet
+                    && core.shortcuts
+                    && out.queue == 0.0
+                    && input.accepting
+                    && input.serving
+                    && !input.lost_work
+                {
+                    self.uniform[v as usize] = Some(PodIn {
+                        queue: 0.0f64.to_bits(),
+                        inflight: out.inflight.to_bits(),
+                        ..input
+                    });
+                }
             }
             if n_v[v as usize] > 0 {
                 self.record(core, a, v, n_v[v as usize], &agg);
             }
         }
         // Pods outside the balancer still serve (or lose) the work they hold.
-        let old = std::mem::take(&mut self.loaded);
+        let mut old = std::mem::take(&mut self.loaded);
+        old.append(&mut core.left_lb);
         for &p in &old {
-            if self.pods[p as usize].stamp != self.stamp {
-                self.step_pod(core, p, 0.0, dt, &mut Agg::default(), &mut dropped);
+            if !core.pods[p as usize].in_lb && self.pods[p as usize].stamp != self.stamp {
+                let input = self.pod_in(core, p);
+                let out = self.step(core.sc, &input, 0.0, dt);
+                dropped[input.version as usize] += out.dropped;
+                self.apply(core, p, &out, b);
             }
         }
         self.loaded = std::mem::replace(&mut self.next_loaded, old);
         self.next_loaded.clear();
         for (v, &work) in dropped.iter().enumerate() {
+            if work <= 0.0 {
+                continue;
+            }
             let k = stochastic_round(work, key.uniform(2 + v as u64));
             if k > 0 {
-                core.metrics.bulk(a, v as u8, true, 0, k, k, &[]);
+                core.metrics.bulk(a, v as u8, true, 0, k, k);
             }
         }
     }
 
-    /// Moves pod `p` through an interval of `dt` s with `m` expected arrivals.
-    fn step_pod(
-        &mut self,
-        core: &mut Core<'_>,
-        p: u32,
-        m: f64,
-        dt: f64,
-        agg: &mut Agg,
-        dropped: &mut [f64; 2],
-    ) {
-        let sc = core.sc;
-        let st = &mut self.pods[p as usize];
-        st.stamp = self.stamp;
-        let pod = &mut core.pods[p as usize];
-        let v = pod.version as usize;
-        let work = pod.fluid_queue + st.inflight;
-        let lost_work = pod.lost
-            || pod.phase == Phase::CrashLoop
-            || (pod.phase == Phase::Gone && !pod.terminating);
-        if work > 0.0 && lost_work {
-            dropped[v] += work;
-            pod.fluid_queue = 0.0;
-            st.inflight = 0.0;
+    /// Writes the state of uniform versions back to their pods (see `uniform`): before
+    /// anything changes pods or endpoints after a quiet flush.
+    pub fn materialize(&mut self, core: &mut Core<'_>) {
+        for v in 0..2u8 {
+            if let Some(input) = self.uniform[v as usize].take() {
+                for &p in core.lb.endpoints(v) {
+                    self.pods[p as usize].inflight = f64::from_bits(input.inflight);
+                }
+            }
         }
-        let serving =
-            pod.app_up && !pod.lost && matches!(pod.phase, Phase::Running | Phase::Terminating);
-        let lam = if pod.accepting {
+    }
+
+    /// The state of pod `p` that its step depends on.
+    #[inline]
+    fn pod_in(&self, core: &Core<'_>, p: u32) -> PodIn {
+        let pod = &core.pods[p as usize];
+        let inflight = self.pods.get(p as usize).map_or(0.0, |s| s.inflight);
+        PodIn {
+            queue: pod.fluid_queue.to_bits(),
+            inflight: inflight.to_bits(),
+            version: pod.version,
+            lost_work: pod.lost
+                || pod.phase == Phase::CrashLoop
+                || (pod.phase == Phase::Gone && !pod.terminating),
+            accepting: pod.accepting,
+            serving: pod.app_up
+                && !pod.lost
+                && matches!(pod.phase, Phase::Running | Phase::Terminating),
+        }
+    }
+
+    /// One pod through an interval of `dt` s with `m` expected arrivals (pure).
+    fn step(&self, sc: &crate::scenario::Scenario, inp: &PodIn, m: f64, dt: f64) -> PodOut {
+        let v = inp.version as usize;
+        let (queue, inflight) = (f64::from_bits(inp.queue), f64::from_bits(inp.inflight));
+        let mut out = PodOut::default();
+        let work = queue + inflight;
+        let mut b0 = queue;
+        if work > 0.0 && inp.lost_work {
+            out.dropped = work;
+            b0 = 0.0;
+        }
+        let lam = if inp.accepting {
             m / dt
         } else {
-            agg.refused += m;
+            out.agg.refused = m;
             0.0
         };
-        if !serving {
-            pod.fluid_queue = 0.0;
-            st.inflight = 0.0;
-            return;
+        if !inp.serving {
+            return out;
         }
         let workers = sc.service.workers as f64;
         let svc = self.svc_mean_s[v];
         let mu = workers / svc;
         let limit = sc.service.queue_limit as f64;
-        let b0 = pod.fluid_queue;
         let drift = lam - mu;
         let b1 = b0 + drift * dt;
         let b_end = b1.clamp(0.0, limit);
@@ -405,20 +603,35 @@ impl<'u> Fluid<'u> {
             let p_rej = rejected / m;
             let fa_to = path.frac_above(mu * (sc.service.timeout.secs_f64() - svc));
             let fa_slo = path.frac_above(mu * (sc.slo.latency.secs_f64() - svc));
-            agg.rejected += rejected;
-            agg.timed_out += m * (fa_to - p_rej).max(0.0);
-            agg.slow += m * (fa_slo - fa_to.max(p_rej)).max(0.0);
-            agg.accepted += m;
-            agg.wait_sum += m * path.mean() / mu;
+            out.agg.rejected = rejected;
+            out.agg.timed_out = m * (fa_to - p_rej).max(0.0);
+            out.agg.slow = m * (fa_slo - fa_to.max(p_rej)).max(0.0);
+            out.agg.accepted = m;
+            out.agg.wait_sum = m * path.mean() / mu;
         }
-        pod.fluid_queue = b_end;
-        st.inflight = if b_end > 0.0 {
+        out.queue = b_end;
+        out.inflight = if b_end > 0.0 {
             workers
         } else {
             (lam.min(mu) * svc).min(workers)
         };
-        if b_end > 0.0 || st.inflight > 0.0 {
+        out
+    }
+
+    /// Writes a step's result to pod `p`; the interval ends at `end`.
+    #[inline]
+    fn apply(&mut self, core: &mut Core<'_>, p: u32, out: &PodOut, end: SimTime) {
+        let st = &mut self.pods[p as usize];
+        st.stamp = self.stamp;
+        st.inflight = out.inflight;
+        let pod = &mut core.pods[p as usize];
+        pod.fluid_queue = out.queue;
+        // Endpoints are stepped anyway; others only while they hold work.
+        if !pod.in_lb && (out.queue > 0.0 || out.inflight > 0.0) {
             self.next_loaded.push(p);
+        }
+        if out.queue > 0.0 && pod.probe_parked.is_some() && !core.probe_passes(p) {
+            core.wake_probe(p, end);
         }
     }
 
@@ -430,6 +643,9 @@ impl<'u> Fluid<'u> {
         let mut left_p = 1.0;
         let mut rest = n;
         let mut take = |share: f64, j: u64| {
+            if share <= 0.0 {
+                return 0;
+            }
             let p = (share / nf).clamp(0.0, left_p);
             let cond = if left_p > 0.0 { p / left_p } else { 0.0 };
             let k = binomial(rest, cond, key.uniform(j));
@@ -442,29 +658,53 @@ impl<'u> Fluid<'u> {
         let timed_out = take(agg.timed_out, 2);
         let slow_p = (agg.slow / nf).clamp(0.0, left_p);
         let slow_share = if left_p > 0.0 { slow_p / left_p } else { 0.0 };
-        let errors = binomial(rest, self.error_rate(core, v), key.uniform(3));
+        let p_err = self.error_rate(core, v);
+        let errors = if p_err <= 0.5 {
+            // ln(1 − p) of the error rate, which rarely changes, is kept.
+            if self.ln_ok.0 != p_err.to_bits() {
+                self.ln_ok = (p_err.to_bits(), (-p_err).ln_1p());
+            }
+            binomial_ln(rest, p_err, self.ln_ok.1, key.uniform(3))
+        } else {
+            binomial(rest, p_err, key.uniform(3))
+        };
         let ok = rest - errors;
-        let slow = binomial(ok, slow_share, key.uniform(4));
+        let slow = if slow_share > 0.0 {
+            binomial(ok, slow_share, key.uniform(4))
+        } else {
+            0
+        };
         let failed = refused + rejected + timed_out + errors;
+        core.metrics.bulk(a, v, true, n, failed, failed + slow);
         let wait = if agg.accepted > 0.0 {
             (agg.wait_sum / agg.accepted).min(core.sc.service.timeout.secs_f64())
         } else {
             0.0
         };
-        self.lat.clear();
-        let (mut cum_w, mut given) = (0.0, 0u64);
-        for (i, &(_, w)) in LAT_POINTS.iter().enumerate() {
-            cum_w += w;
-            let upto = ((ok as f64 * cum_w).round() as u64).min(ok);
-            let c = upto - given;
-            given = upto;
-            if c > 0 {
-                let l = SimTime::from_secs_f64(wait + self.svc_points_s[v as usize][i]);
-                self.lat.push((l, c));
+        let c = &mut self.lat_cache[v as usize];
+        if c.wait != wait.to_bits() {
+            c.flush(&mut core.metrics);
+            c.wait = wait.to_bits();
+            for (i, l) in c.latency.iter_mut().enumerate() {
+                *l = SimTime::from_secs_f64(wait + self.svc_points_s[v as usize][i]);
+                c.bucket[i] = LogHist::bucket(*l);
             }
         }
-        core.metrics
-            .bulk(a, v, true, n, failed, failed + slow, &self.lat);
+        let per_second = core.metrics.per_second_latency();
+        let counted = a >= core.sc.deploy_at;
+        let mut given = 0u64;
+        for (i, &cum) in LAT_CUM_200.iter().enumerate() {
+            // The successes up to this point of the distribution, rounded half up.
+            let upto = (ok * cum + 100) / 200;
+            let k = upto - given;
+            given = upto;
+            if counted {
+                c.pending[i] += k;
+            }
+            if per_second && k > 0 {
+                core.metrics.second_latency(a, v, c.bucket[i], k);
+            }
+        }
         self.mark_users(core, a, v, n, failed + slow, errors);
     }
 
@@ -480,62 +720,28 @@ impl<'u> Fluid<'u> {
         1.0 - (1.0 - base) * (1.0 - extra)
     }
 
-    /// Counts `n` requests for the seen users and marks the users of `impacted` of them (`errors` of those
-    /// by errors, which for a cohort fault come from the cohort).
+    /// Counts `n` requests for the users, `impacted` of them impacted (`errors` of
+    /// those by errors, which for a cohort fault come from the cohort). Users are drawn
+    /// from these totals at the horizon (`finish`).
     fn mark_users(
         &mut self,
-        core: &mut Core<'_>,
+        core: &Core<'_>,
         a: SimTime,
         v: u8,
         n: u64,
         impacted: u64,
         errors: u64,
     ) {
-        let sc = core.sc;
-        if a < sc.deploy_at {
+        if a < core.sc.deploy_at {
             return;
         }
         self.seen_requests += n;
-        let key = self.user_keys.child(a.micros() * 2 + v as u64);
-        let cohort = match &core.fault {
-            Some(Fault::Cohort { users, .. }) if v == 1 => Some(*users),
-            _ => None,
+        let from_cohort = match &core.fault {
+            Some(Fault::Cohort { .. }) if v == 1 => errors,
+            _ => 0,
         };
-        let from_cohort = if cohort.is_some() { errors } else { 0 };
-        let ik = key.child(1);
-        let mut j = 0u64;
-        for i in 0..impacted.min(USER_DRAWS) {
-            let mut user = self.users.user(ik.uniform(j));
-            j += 1;
-            if let Some(share) = cohort
-                && i < from_cohort
-            {
-                // Rejection sampling of a cohort user, a bounded number of tries.
-                for _ in 0..64 {
-                    if self.cohort_keys.uniform(user as u64) < share {
-                        break;
-                    }
-                    user = self.users.user(ik.uniform(j));
-                    j += 1;
-                }
-            }
-            core.metrics.mark_user(user, true);
-        }
-        let others = impacted - from_cohort;
-        if others > USER_DRAWS {
-            let head = self.head(sc.traffic.users, sc.traffic.user_skew, others);
-            core.metrics.mark_user_head(head, true);
-        }
-    }
-
-    /// Number of top-ranked users expected at least three times among `k` requests.
-    fn head(&mut self, users: u32, skew: f64, k: u64) -> u32 {
-        let h = self.zipf_norm(users, skew);
-        let x = k as f64 / (3.0 * h);
-        if skew <= 0.0 {
-            return if x >= 1.0 { users } else { 0 };
-        }
-        x.powf(1.0 / skew).floor().min(users as f64) as u32
+        self.impacted_cohort += from_cohort;
+        self.impacted_general += impacted - from_cohort;
     }
 }
 
@@ -645,10 +851,18 @@ fn binomial(n: u64, p: f64, u: f64) -> u64 {
     if p > 0.5 {
         return n - binomial(n, 1.0 - p, 1.0 - u);
     }
+    binomial_ln(n, p, (1.0 - p).ln(), u)
+}
+
+/// `binomial` for `p` ≤ 0.5 with ln(1 − `p`) given.
+fn binomial_ln(n: u64, p: f64, ln_q: f64, u: f64) -> u64 {
+    if n == 0 || p <= 0.0 {
+        return 0;
+    }
     let mean = n as f64 * p;
     if mean < 20.0 {
         let r = p / (1.0 - p);
-        let mut f = (n as f64 * (1.0 - p).ln()).exp();
+        let mut f = (n as f64 * ln_q).exp();
         let mut cum = f;
         let mut k = 0u64;
         while u > cum && k < n && f > 0.0 {
@@ -669,7 +883,7 @@ mod tests {
     use super::*;
     use crate::metrics::RunRow;
     use crate::scenario::*;
-    use crate::world::run;
+    use crate::world::{UserTable, run};
 
     fn s(x: u64) -> SimTime {
         SimTime::from_secs(x)
@@ -708,14 +922,21 @@ mod tests {
             .collect()
     }
 
+    /// 100 times the traffic on pods 100 times as fast (the same utilisation, so the
+    /// same run but for the request count) schedules about as many events: the cost of
+    /// a fluid run does not depend on how many requests it stands for. (At a fixed
+    /// service time 100× the traffic would overload the pods: a different run.)
     #[test]
     fn cost_does_not_grow_with_the_rate() {
-        let events = |rate| {
-            let sc = scenario(Fidelity::Fluid, rate, None, 1800);
+        let events = |rate, service_ms| {
+            let mut sc = scenario(Fidelity::Fluid, rate, None, 1800);
+            sc.service.service_time = Dist::Exponential {
+                mean: SimTime::from_secs_f64(service_ms / 1e3),
+            };
             let users = UserTable::new(&sc.traffic);
             run(&sc, &users, &rolling(), 7, false).events as f64
         };
-        let (low, high) = (events(200.0), events(20_000.0));
+        let (low, high) = (events(200.0, 40.0), events(20_000.0, 0.4));
         assert!(
             (high - low).abs() < 0.1 * low,
             "events at 200 req/s: {low}, at 20,000 req/s: {high}"

@@ -11,6 +11,7 @@ pub mod invariants;
 pub mod pipeline;
 pub mod pod;
 pub mod traffic;
+pub mod userset;
 
 use crate::metrics::{Decisions, Outcome, RunRow};
 use crate::scenario::{Fidelity, Rollback, Scenario, Strategy, StrategyKind};
@@ -150,7 +151,21 @@ pub fn run(
     seed: u64,
     trace: bool,
 ) -> RunOutput {
+    run_with(sc, users, strategy, seed, trace, true)
+}
+
+/// `run`, with fluid mode's shortcuts (`Core::shortcuts`) on or off: the test that
+/// they change no result turns them off.
+fn run_with(
+    sc: &Scenario,
+    users: &UserTable,
+    strategy: &Strategy,
+    seed: u64,
+    trace: bool,
+    shortcuts: bool,
+) -> RunOutput {
     let mut core = Core::new(sc, users, seed, trace);
+    core.shortcuts &= shortcuts;
     let mut ctrl = Controller::new(strategy, sc);
     core.boot();
     // A faulty release caught before production never reaches it.
@@ -173,7 +188,7 @@ pub fn run(
     let mut analysis_streak = 0u32;
     let mut paged = false;
     let horizon = sc.duration;
-    let mut fluid = (sc.fidelity == Fidelity::Fluid).then(|| fluid::Fluid::new(&core, users));
+    let mut fluid = (sc.fidelity == Fidelity::Fluid).then(|| fluid::Fluid::new(&core));
     while let Some(t) = core.q.peek_time() {
         if t >= horizon {
             break;
@@ -182,7 +197,7 @@ pub fn run(
         if let Some(f) = &mut fluid
             && fluid::flush_before(&ev)
         {
-            f.advance(&mut core, t);
+            f.advance(&mut core, t, matches!(ev, Ev::Tick | Ev::Monitor));
         }
         core.now = t;
         match ev {
@@ -295,13 +310,16 @@ pub fn run(
                 core.deploy.decide_at = Some(t);
                 core.phase = DeployPhase::RollingBack;
                 core.log("rollback_start", None, String::new);
+                if let Some(f) = &mut fluid {
+                    f.materialize(&mut core);
+                }
                 ctrl.rollback(&mut core);
                 core.check_rollback_traffic();
             }
         }
     }
     if let Some(f) = &mut fluid {
-        f.advance(&mut core, horizon);
+        f.advance(&mut core, horizon, false);
         f.finish(&mut core);
     }
     core.now = horizon;
@@ -384,5 +402,41 @@ fn finish(
         latency,
         trace,
         events: core.q.pushes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{self, Fidelity};
+
+    /// Fluid mode's shortcuts (parked probe chains, one step for a uniform version) are
+    /// optimisations: every row of every bundled scenario is identical with and
+    /// without them, to the last bit, for every strategy and seed tried.
+    #[test]
+    fn fluid_shortcuts_change_no_result() {
+        let mut compared = 0;
+        for (name, text) in scenario::bundled() {
+            let mut sc = scenario::parse(text, name)
+                .expect("bundled parses")
+                .scenario;
+            sc.fidelity = Fidelity::Fluid;
+            let users = UserTable::new(&sc.traffic);
+            for st in &sc.strategies {
+                for seed in 0..12 {
+                    let fast = run_with(&sc, &users, st, seed, false, true);
+                    let slow = run_with(&sc, &users, st, seed, false, false);
+                    assert_eq!(
+                        fast.row, slow.row,
+                        "{name} {} seed {seed}: deploysim trace scenarios/{name}.toml \
+                         --strategy {} --seed {seed}",
+                        st.name, st.name
+                    );
+                    assert!(fast.events <= slow.events);
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 400, "{compared} runs compared");
     }
 }

@@ -73,6 +73,9 @@ pub struct Pod {
     /// Fluid mode only: requests waiting for a worker, as a real number (the
     /// request-level mode keeps them in `queue`).
     pub fluid_queue: f64,
+    /// Fluid mode only: the probe chain is parked (see `Core::on_probe`): the time its
+    /// next probe was due and the incarnation it belongs to.
+    pub probe_parked: Option<(SimTime, u32)>,
 }
 
 impl Pod {
@@ -103,6 +106,7 @@ impl Pod {
             created: now,
             lost: false,
             fluid_queue: 0.0,
+            probe_parked: None,
         }
     }
 
