@@ -247,7 +247,10 @@ impl<'a> Core<'a> {
                 self.q.push(t, Ev::NodeFail { node: n as u32 });
             }
         }
-        self.q.push(SimTime::ZERO, Ev::Tick);
+        // Fluid mode does a second's bookkeeping in its own loop (`world::run`).
+        if self.sc.fidelity == Fidelity::Request {
+            self.q.push(SimTime::ZERO, Ev::Tick);
+        }
     }
 
     fn exp_draw_node(&mut self, n: usize, mean: SimTime) -> SimTime {

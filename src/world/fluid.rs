@@ -5,7 +5,7 @@
 //!
 //! # Model
 //! - Slices: traffic is accounted over intervals that end at every second boundary
-//!   (the `Tick` event) and at every event that can change where traffic goes or
+//!   (`world::run` flushes them) and at every event that can change where traffic goes or
 //!   whether a pod accepts it (endpoint changes, stop-accepting, crashes, node
 //!   failures, controller syncs and timers, monitoring). Within an interval the
 //!   routing state is constant, so a pod that stops accepting mid-second refuses

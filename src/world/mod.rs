@@ -189,15 +189,26 @@ fn run_with(
     let mut paged = false;
     let horizon = sc.duration;
     let mut fluid = (sc.fidelity == Fidelity::Fluid).then(|| fluid::Fluid::new(&core));
+    // Fluid mode: the next second boundary whose bookkeeping is due.
+    let mut next_second = SimTime::ZERO;
     while let Some(t) = core.q.peek_time() {
         if t >= horizon {
             break;
         }
         let Some((t, ev)) = core.q.pop() else { break };
-        if let Some(f) = &mut fluid
-            && fluid::flush_before(&ev)
-        {
-            f.advance(&mut core, t, matches!(ev, Ev::Tick | Ev::Monitor));
+        if let Some(f) = &mut fluid {
+            // Every second boundary up to `t`: traffic up to it, then what a `Tick`
+            // does in the request-level mode. Nothing happens between events, so
+            // these flushes are quiet.
+            while next_second <= t {
+                f.advance(&mut core, next_second, true);
+                core.now = next_second;
+                second_starts(&mut core, trace.then_some(&mut samples));
+                next_second += SimTime::from_secs(1);
+            }
+            if fluid::flush_before(&ev) {
+                f.advance(&mut core, t, matches!(ev, Ev::Monitor));
+            }
         }
         core.now = t;
         match ev {
@@ -287,20 +298,7 @@ fn run_with(
                 }
             }
             Ev::Tick => {
-                if core.lb.total() == 0 {
-                    core.metrics.mark_no_endpoint(t);
-                }
-                if trace {
-                    samples.push(Sample {
-                        t_s: t.second() as u64,
-                        phase: core.phase,
-                        old: core.counts(0),
-                        new: core.counts(1),
-                        new_weight: core.lb.new_share(),
-                        lb_old: core.lb.count(0) as u32,
-                        lb_new: core.lb.count(1) as u32,
-                    });
-                }
+                second_starts(&mut core, trace.then_some(&mut samples));
                 core.q.push(t + SimTime::from_secs(1), Ev::Tick);
             }
         }
@@ -319,6 +317,12 @@ fn run_with(
         }
     }
     if let Some(f) = &mut fluid {
+        while next_second < horizon {
+            f.advance(&mut core, next_second, true);
+            core.now = next_second;
+            second_starts(&mut core, trace.then_some(&mut samples));
+            next_second += SimTime::from_secs(1);
+        }
         f.advance(&mut core, horizon, false);
         f.finish(&mut core);
     }
@@ -330,6 +334,26 @@ fn run_with(
         out.row.lead_time_s = p.caught_at.is_none().then(|| p.lead_time.secs_f64());
     }
     out
+}
+
+/// At every whole second (`core.now`): a second in which the balancer had no endpoint
+/// at its start is marked, and the trace samples the state.
+fn second_starts(core: &mut Core<'_>, samples: Option<&mut Vec<Sample>>) {
+    let t = core.now;
+    if core.lb.total() == 0 {
+        core.metrics.mark_no_endpoint(t);
+    }
+    if let Some(samples) = samples {
+        samples.push(Sample {
+            t_s: t.second() as u64,
+            phase: core.phase,
+            old: core.counts(0),
+            new: core.counts(1),
+            new_weight: core.lb.new_share(),
+            lb_old: core.lb.count(0) as u32,
+            lb_new: core.lb.count(1) as u32,
+        });
+    }
 }
 
 fn finish(
