@@ -1,8 +1,8 @@
 //! The Monte Carlo sweep: every (seed, strategy) pair run in parallel with rayon,
 //! results handed back strictly in (seed, strategy) order.
 //!
-//! Seeds are processed in chunks so memory stays flat as `--seeds` grows: only one
-//! chunk of finished runs is held at a time. Ordering never depends on `--jobs`, so
+//! Seeds are processed in chunks so memory stays flat as `--seeds` grows: at most
+//! three chunks of finished runs are held at a time (one being summarised, two queued). Ordering never depends on `--jobs`, so
 //! everything computed from the stream of results is byte-identical for any `--jobs`.
 
 use crate::scenario::{Scenario, Strategy};
@@ -26,25 +26,39 @@ pub fn sweep(
     let users = UserTable::new(&sc.traffic);
     let per_chunk = (jobs.max(1) as u64 * 16).max(32);
     let n_strat = strategies.len() as u64;
-    let mut start = 0u64;
-    while start < seeds {
-        let end = (start + per_chunk).min(seeds);
-        let outs: Vec<RunOutput> = pool.install(|| {
-            (start * n_strat..end * n_strat)
-                .into_par_iter()
-                .map(|i| {
-                    let seed = seed_base + i / n_strat;
-                    let s = &strategies[(i % n_strat) as usize];
-                    let out = world::run(sc, &users, s, seed, false);
-                    progress(1);
-                    out
-                })
-                .collect()
+    // The pool computes chunk after chunk on a thread of its own while this thread
+    // hands the finished ones to `sink` (writing CSV, summarising), so the workers
+    // never wait for the sink. The channel holds at most two chunks: memory stays flat.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RunOutput>>(2);
+    std::thread::scope(|scope| {
+        let users = &users;
+        scope.spawn(move || {
+            let mut start = 0u64;
+            while start < seeds {
+                let end = (start + per_chunk).min(seeds);
+                let outs: Vec<RunOutput> = pool.install(|| {
+                    (start * n_strat..end * n_strat)
+                        .into_par_iter()
+                        .map(|i| {
+                            let seed = seed_base + i / n_strat;
+                            let s = &strategies[(i % n_strat) as usize];
+                            let out = world::run(sc, users, s, seed, false);
+                            progress(1);
+                            out
+                        })
+                        .collect()
+                });
+                if tx.send(outs).is_err() {
+                    return;
+                }
+                start = end;
+            }
         });
-        for (i, out) in outs.into_iter().enumerate() {
-            sink(&strategies[i % strategies.len()], out);
+        for outs in rx {
+            for (i, out) in outs.into_iter().enumerate() {
+                sink(&strategies[i % strategies.len()], out);
+            }
         }
-        start = end;
-    }
+    });
     Ok(())
 }

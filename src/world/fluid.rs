@@ -194,6 +194,40 @@ struct PodOut {
     inflight: f64,
 }
 
+/// The constants of one version's pod step.
+#[derive(Clone, Copy, Debug)]
+struct Service {
+    /// Mean service time (s), service rate μ = workers / svc (1/s).
+    svc: f64,
+    mu: f64,
+    workers: f64,
+    limit: f64,
+    /// Queue lengths beyond which an arrival's wait plus service exceeds the client
+    /// timeout, and `slo.latency`.
+    x_timeout: f64,
+    x_slo: f64,
+    /// Both thresholds are at or above zero: with an empty queue nobody waits too long.
+    no_wait_when_empty: bool,
+}
+
+impl Service {
+    fn new(sc: &crate::scenario::Scenario, svc: f64) -> Self {
+        let workers = sc.service.workers as f64;
+        let mu = workers / svc;
+        let x_timeout = mu * (sc.service.timeout.secs_f64() - svc);
+        let x_slo = mu * (sc.slo.latency.secs_f64() - svc);
+        Service {
+            svc,
+            mu,
+            workers,
+            limit: sc.service.queue_limit as f64,
+            x_timeout,
+            x_slo,
+            no_wait_when_empty: x_timeout >= 0.0 && x_slo >= 0.0,
+        }
+    }
+}
+
 /// The fluid traffic of one run. Created by `world::run` when the scenario asks for it.
 pub struct Fluid {
     totals: Keyed,
@@ -211,7 +245,8 @@ pub struct Fluid {
     loaded: Vec<u32>,
     next_loaded: Vec<u32>,
     stamp: u32,
-    svc_mean_s: [f64; 2],
+    /// Per version: the constants of a pod's step.
+    service: [Service; 2],
     svc_points_s: [[f64; LAT_POINTS.len()]; 2],
     /// Share of requests that come from cohort users (cohort fault only).
     cohort_mass: f64,
@@ -270,7 +305,7 @@ impl Fluid {
             loaded: Vec::new(),
             next_loaded: Vec::new(),
             stamp: 0,
-            svc_mean_s: [base_mean, base_mean * factor + extra],
+            service: [base_mean, base_mean * factor + extra].map(|svc| Service::new(sc, svc)),
             svc_points_s: [base_points, base_points.map(|x| x * factor + extra)],
             cohort_mass: 0.0,
             zipf_norm: None,
@@ -373,6 +408,9 @@ impl Fluid {
 
     /// Expected arrivals in second `s`.
     fn mass(&self, s: usize) -> f64 {
+        if let [(_, rate)] = self.rates[..] {
+            return rate;
+        }
         let (a, b) = (s as f64, s as f64 + 1.0);
         let mut m = 0.0;
         for (i, &(start, rate)) in self.rates.iter().enumerate() {
@@ -444,7 +482,7 @@ impl Fluid {
             let mut agg = Agg::default();
             if let Some(input) = self.uniform[v as usize].take() {
                 // Every endpoint is in state `input` (see `uniform`): one step for all.
-                let out = self.step(core.sc, &input, m, dt);
+                let out = self.step(&input, m, dt);
                 agg.add(&out.agg, eps as f64);
                 dropped[v as usize] += out.dropped * eps as f64;
                 if quiet && out.queue == 0.0 {
@@ -479,7 +517,7 @@ impl Fluid {
                             agg.add(&out.agg, k as f64);
                             dropped[v as usize] += out.dropped * k as f64;
                         }
-                        let out = self.step(core.sc, &input, m, dt);
+                        let out = self.step(&input, m, dt);
                         group = Some((input, out, 1));
                         out
                     }
@@ -516,7 +554,7 @@ impl Fluid {
         for &p in &old {
             if !core.pods[p as usize].in_lb && self.pods[p as usize].stamp != self.stamp {
                 let input = self.pod_in(core, p);
-                let out = self.step(core.sc, &input, 0.0, dt);
+                let out = self.step(&input, 0.0, dt);
                 dropped[input.version as usize] += out.dropped;
                 self.apply(core, p, &out, b);
             }
@@ -566,8 +604,8 @@ impl Fluid {
     }
 
     /// One pod through an interval of `dt` s with `m` expected arrivals (pure).
-    fn step(&self, sc: &crate::scenario::Scenario, inp: &PodIn, m: f64, dt: f64) -> PodOut {
-        let v = inp.version as usize;
+    fn step(&self, inp: &PodIn, m: f64, dt: f64) -> PodOut {
+        let c = &self.service[inp.version as usize];
         let (queue, inflight) = (f64::from_bits(inp.queue), f64::from_bits(inp.inflight));
         let mut out = PodOut::default();
         let work = queue + inflight;
@@ -585,35 +623,42 @@ impl Fluid {
         if !inp.serving {
             return out;
         }
-        let workers = sc.service.workers as f64;
-        let svc = self.svc_mean_s[v];
-        let mu = workers / svc;
-        let limit = sc.service.queue_limit as f64;
-        let drift = lam - mu;
+        let drift = lam - c.mu;
+        if b0 == 0.0 && drift <= 0.0 && c.no_wait_when_empty {
+            // No queue and none builds up: no wait, nothing rejected, times out or is
+            // slow (the general case below gives exactly this).
+            out.agg.accepted = m;
+            out.inflight = (lam.min(c.mu) * c.svc).min(c.workers);
+            return out;
+        }
         let b1 = b0 + drift * dt;
-        let b_end = b1.clamp(0.0, limit);
+        let b_end = if b1 <= 0.0 {
+            0.0
+        } else {
+            b1.min(c.limit)
+        };
         if lam > 0.0 {
             let path = Path {
                 b0,
                 drift,
                 dt,
-                limit,
+                limit: c.limit,
             };
-            let rejected = (b1 - limit).max(0.0).min(m);
+            let rejected = (b1 - c.limit).max(0.0).min(m);
             let p_rej = rejected / m;
-            let fa_to = path.frac_above(mu * (sc.service.timeout.secs_f64() - svc));
-            let fa_slo = path.frac_above(mu * (sc.slo.latency.secs_f64() - svc));
+            let fa_to = path.frac_above(c.x_timeout);
+            let fa_slo = path.frac_above(c.x_slo);
             out.agg.rejected = rejected;
             out.agg.timed_out = m * (fa_to - p_rej).max(0.0);
             out.agg.slow = m * (fa_slo - fa_to.max(p_rej)).max(0.0);
             out.agg.accepted = m;
-            out.agg.wait_sum = m * path.mean() / mu;
+            out.agg.wait_sum = m * path.mean() / c.mu;
         }
         out.queue = b_end;
         out.inflight = if b_end > 0.0 {
-            workers
+            c.workers
         } else {
-            (lam.min(mu) * svc).min(workers)
+            (lam.min(c.mu) * c.svc).min(c.workers)
         };
         out
     }
@@ -656,8 +701,11 @@ impl Fluid {
         let refused = take(agg.refused, 0);
         let rejected = take(agg.rejected, 1);
         let timed_out = take(agg.timed_out, 2);
-        let slow_p = (agg.slow / nf).clamp(0.0, left_p);
-        let slow_share = if left_p > 0.0 { slow_p / left_p } else { 0.0 };
+        let slow_share = if agg.slow > 0.0 && left_p > 0.0 {
+            (agg.slow / nf).clamp(0.0, left_p) / left_p
+        } else {
+            0.0
+        };
         let p_err = self.error_rate(core, v);
         let errors = if p_err <= 0.5 {
             // ln(1 − p) of the error rate, which rarely changes, is kept.
@@ -676,7 +724,7 @@ impl Fluid {
         };
         let failed = refused + rejected + timed_out + errors;
         core.metrics.bulk(a, v, true, n, failed, failed + slow);
-        let wait = if agg.accepted > 0.0 {
+        let wait = if agg.wait_sum > 0.0 && agg.accepted > 0.0 {
             (agg.wait_sum / agg.accepted).min(core.sc.service.timeout.secs_f64())
         } else {
             0.0

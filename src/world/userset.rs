@@ -105,8 +105,13 @@ fn is_set(words: &[u64], lo: u32, i: u32) -> bool {
 
 /// Sets ranks `lo..hi`.
 fn fill(bits: &mut [u64], lo: u32, hi: u32) {
-    for i in lo..hi {
-        set(bits, i);
+    let mut i = lo;
+    while i < hi {
+        let (w, b) = ((i / 64) as usize, i % 64);
+        let n = (64 - b).min(hi - i);
+        let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << b };
+        bits[w] |= mask;
+        i += n;
     }
 }
 
