@@ -108,6 +108,69 @@ impl Stream {
     }
 }
 
+/// AS 241's central region, |p − 0.5| ≤ 0.425, as a function of q = p − 0.5.
+#[allow(clippy::inconsistent_digit_grouping, clippy::excessive_precision)]
+const fn central(q: f64) -> f64 {
+    let r = 0.180625 - q * q;
+    let num = ((((((2509.080_928_730_122_7 * r + 33430.575_583_588_128) * r
+        + 67265.770_927_008_700)
+        * r
+        + 45921.953_931_549_871)
+        * r
+        + 13731.693_765_509_461)
+        * r
+        + 1971.590_950_306_551_3)
+        * r
+        + 133.141_667_891_784_38)
+        * r
+        + 3.387_132_872_796_366_5;
+    let den = ((((((5226.495_278_852_545_5 * r + 28729.085_735_721_943) * r
+        + 39307.895_800_092_710)
+        * r
+        + 21213.794_301_586_595)
+        * r
+        + 5394.196_021_424_751_1)
+        * r
+        + 687.187_007_492_057_91)
+        * r
+        + 42.313_330_701_600_911)
+        * r
+        + 1.0;
+    q * num / den
+}
+
+/// Grid points of the central region tabulated for `normal_quantile_fast`.
+const Z_STEPS: usize = 2048;
+const Z_HALF_WIDTH: f64 = 0.425;
+
+/// z at q = −0.425 + 0.85·i / Z_STEPS, i = 0..=Z_STEPS (computed at compile time).
+static Z_TABLE: [f64; Z_STEPS + 1] = {
+    let mut t = [0.0; Z_STEPS + 1];
+    let mut i = 0;
+    while i <= Z_STEPS {
+        t[i] = central(-Z_HALF_WIDTH + 2.0 * Z_HALF_WIDTH * i as f64 / Z_STEPS as f64);
+        i += 1;
+    }
+    t
+};
+
+/// `normal_quantile` by linear interpolation in a table over the central 85% of
+/// probabilities (absolute error below 2e-6 there: the step is 4.2e-4 and |z''| ≤ 72),
+/// exact AS 241 in the tails. Monotone. For the fluid mode's count draws, where the
+/// normal approximation itself is far coarser; five times cheaper than the rational
+/// function.
+#[inline]
+pub fn normal_quantile_fast(p: f64) -> f64 {
+    let q = p - 0.5;
+    if q.abs() < Z_HALF_WIDTH {
+        let x = (q + Z_HALF_WIDTH) * (Z_STEPS as f64 / (2.0 * Z_HALF_WIDTH));
+        let i = (x as usize).min(Z_STEPS - 1);
+        let f = x - i as f64;
+        return Z_TABLE[i] + f * (Z_TABLE[i + 1] - Z_TABLE[i]);
+    }
+    normal_quantile(p)
+}
+
 /// The standard normal quantile function, Wichura's AS 241 (PPND16), accurate to
 /// about 1e-16 relative error. Written from the published algorithm.
 #[allow(clippy::inconsistent_digit_grouping, clippy::excessive_precision)]
@@ -120,32 +183,7 @@ pub fn normal_quantile(p: f64) -> f64 {
     }
     let q = p - 0.5;
     if q.abs() <= 0.425 {
-        let r = 0.180625 - q * q;
-        let num = ((((((2509.080_928_730_122_7 * r + 33430.575_583_588_128) * r
-            + 67265.770_927_008_700)
-            * r
-            + 45921.953_931_549_871)
-            * r
-            + 13731.693_765_509_461)
-            * r
-            + 1971.590_950_306_551_3)
-            * r
-            + 133.141_667_891_784_38)
-            * r
-            + 3.387_132_872_796_366_5;
-        let den = ((((((5226.495_278_852_545_5 * r + 28729.085_735_721_943) * r
-            + 39307.895_800_092_710)
-            * r
-            + 21213.794_301_586_595)
-            * r
-            + 5394.196_021_424_751_1)
-            * r
-            + 687.187_007_492_057_91)
-            * r
-            + 42.313_330_701_600_911)
-            * r
-            + 1.0;
-        return q * num / den;
+        return central(q);
     }
     let mut r = if q < 0.0 { p } else { 1.0 - p };
     r = (-r.ln()).sqrt();
@@ -210,6 +248,24 @@ pub fn normal_quantile(p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table agrees with AS 241 within the bound its doc states (2e-6, from the
+    /// interpolation error h²/8·|z''| with h = 4.2e-4 and |z''| ≤ 72 in the central
+    /// region), equals it in the tails, and never decreases.
+    #[test]
+    fn fast_normal_quantile_matches_as241() {
+        let mut prev = f64::NEG_INFINITY;
+        for k in 1..200_000 {
+            let p = k as f64 / 200_000.0;
+            let (fast, exact) = (normal_quantile_fast(p), normal_quantile(p));
+            assert!((fast - exact).abs() < 2e-6, "p = {p}: {fast} vs {exact}");
+            if (p - 0.5).abs() >= 0.425 {
+                assert_eq!(fast, exact);
+            }
+            assert!(fast >= prev, "not monotone at p = {p}");
+            prev = fast;
+        }
+    }
 
     /// Golden values: a dependency bump or an edit to the derivation that changes any
     /// stream shows up here. Recompute only on a deliberate, documented change.

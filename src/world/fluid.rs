@@ -79,7 +79,7 @@ use super::userset;
 use crate::metrics::{Collector, LogHist};
 use crate::scenario::Fault;
 use crate::sim::SimTime;
-use crate::sim::rng::{Keyed, Purpose, normal_quantile};
+use crate::sim::rng::{Keyed, Purpose, normal_quantile_fast};
 
 /// (probability, weight) points of the service-time distribution used for latencies:
 /// the midpoints of the bins 0–.2–.4–.6–.8–.9–.95–.98–.99–.995–1.
@@ -99,16 +99,29 @@ const LAT_POINTS: [(f64, f64); 10] = [
 /// The cumulative weights of `LAT_POINTS` in units of 1/200.
 const LAT_CUM_200: [u64; LAT_POINTS.len()] = [40, 80, 120, 160, 180, 190, 196, 198, 199, 200];
 
+/// `n` successes split over the `LAT_POINTS` by their weights (cumulative counts
+/// rounded half up, so the parts add up to `n`).
+fn split_points(n: u64) -> [u64; LAT_POINTS.len()] {
+    let mut out = [0; LAT_POINTS.len()];
+    let mut given = 0;
+    for (o, &cum) in out.iter_mut().zip(&LAT_CUM_200) {
+        let upto = (n * cum + 100) / 200;
+        *o = upto - given;
+        given = upto;
+    }
+    out
+}
+
 /// Response times of successful requests at the `LAT_POINTS` for one mean wait, and
-/// their counts not yet added to the run's histogram (the wait rarely changes, so
-/// counts are added once per change instead of once per interval).
+/// the successes since t0 not yet added to the run's histogram (the wait rarely
+/// changes, so they are added once per change instead of once per interval).
 #[derive(Clone, Copy, Debug)]
 struct LatCache {
     /// The mean wait (bits of the f64 in seconds) the latencies are for.
     wait: u64,
     latency: [SimTime; LAT_POINTS.len()],
     bucket: [usize; LAT_POINTS.len()],
-    pending: [u64; LAT_POINTS.len()],
+    pending: u64,
 }
 
 impl LatCache {
@@ -116,14 +129,14 @@ impl LatCache {
         wait: u64::MAX,
         latency: [SimTime::ZERO; LAT_POINTS.len()],
         bucket: [0; LAT_POINTS.len()],
-        pending: [0; LAT_POINTS.len()],
+        pending: 0,
     };
 
     fn flush(&mut self, metrics: &mut Collector) {
-        for (l, n) in self.latency.iter().zip(&mut self.pending) {
-            metrics.latency_n(*l, *n);
-            *n = 0;
+        for (l, n) in self.latency.iter().zip(split_points(self.pending)) {
+            metrics.latency_n(*l, n);
         }
+        self.pending = 0;
     }
 }
 
@@ -259,8 +272,8 @@ pub struct Fluid {
     /// probes and pulls in between touch no endpoint's state); the pods are written
     /// back before anything else changes them (`materialize`).
     uniform: [Option<PodIn>; 2],
-    /// (bits of an error rate p, ln(1 − p)).
-    ln_ok: (u64, f64),
+    /// Per version: P(no error among n) for its current error rate.
+    ok_pow: [PowCache; 2],
     /// Requests since t0, and those of them impacted (from anyone; from the cohort by
     /// a cohort fault's errors): their users are drawn at the horizon.
     seen_requests: u64,
@@ -311,7 +324,7 @@ impl Fluid {
             zipf_norm: None,
             lat_cache: [LatCache::EMPTY; 2],
             uniform: [None; 2],
-            ln_ok: (u64::MAX, 0.0),
+            ok_pow: [PowCache::default(), PowCache::default()],
             seen_requests: 0,
             impacted_general: 0,
             impacted_cohort: 0,
@@ -707,12 +720,9 @@ impl Fluid {
             0.0
         };
         let p_err = self.error_rate(core, v);
-        let errors = if p_err <= 0.5 {
-            // ln(1 − p) of the error rate, which rarely changes, is kept.
-            if self.ln_ok.0 != p_err.to_bits() {
-                self.ln_ok = (p_err.to_bits(), (-p_err).ln_1p());
-            }
-            binomial_ln(rest, p_err, self.ln_ok.1, key.uniform(3))
+        let errors = if p_err > 0.0 && p_err <= 0.5 && (rest as f64) * p_err < 20.0 {
+            let none = self.ok_pow[v as usize].get(rest, p_err);
+            binomial_small(rest, p_err, none, key.uniform(3))
         } else {
             binomial(rest, p_err, key.uniform(3))
         };
@@ -738,19 +748,14 @@ impl Fluid {
                 c.bucket[i] = LogHist::bucket(*l);
             }
         }
-        let per_second = core.metrics.per_second_latency();
-        let counted = a >= core.sc.deploy_at;
-        let mut given = 0u64;
-        for (i, &cum) in LAT_CUM_200.iter().enumerate() {
-            // The successes up to this point of the distribution, rounded half up.
-            let upto = (ok * cum + 100) / 200;
-            let k = upto - given;
-            given = upto;
-            if counted {
-                c.pending[i] += k;
-            }
-            if per_second && k > 0 {
-                core.metrics.second_latency(a, v, c.bucket[i], k);
+        if a >= core.sc.deploy_at {
+            c.pending += ok;
+        }
+        if core.metrics.per_second_latency() {
+            for (i, k) in split_points(ok).into_iter().enumerate() {
+                if k > 0 {
+                    core.metrics.second_latency(a, v, c.bucket[i], k);
+                }
             }
         }
         self.mark_users(core, a, v, n, failed + slow, errors);
@@ -860,6 +865,50 @@ impl Path {
     }
 }
 
+/// Binomial(`n`, `p`) by inversion of `u` from P(0) = `none` = (1 − `p`)^`n` (0 < `p` ≤ 0.5).
+fn binomial_small(n: u64, p: f64, none: f64, u: f64) -> u64 {
+    let r = p / (1.0 - p);
+    let mut f = none;
+    let mut cum = f;
+    let mut k = 0u64;
+    while u > cum && k < n && f > 0.0 {
+        f *= (n - k) as f64 / (k + 1) as f64 * r;
+        k += 1;
+        cum += f;
+    }
+    k
+}
+
+/// (1 − p)^n for one p at a time, kept per n: the error rate rarely changes and the
+/// counts per slice repeat, so most look-ups cost no `exp`.
+#[derive(Debug, Default)]
+struct PowCache {
+    p: u64,
+    ln_q: f64,
+    /// Index n: (1 − p)^n, or NaN where not computed yet.
+    by_n: Vec<f64>,
+}
+
+impl PowCache {
+    const SIZE: usize = 1024;
+
+    fn get(&mut self, n: u64, p: f64) -> f64 {
+        if self.by_n.is_empty() || self.p != p.to_bits() {
+            self.p = p.to_bits();
+            self.ln_q = (1.0 - p).ln();
+            self.by_n.clear();
+            self.by_n.resize(Self::SIZE, f64::NAN);
+        }
+        let Some(slot) = self.by_n.get_mut(n as usize) else {
+            return (n as f64 * self.ln_q).exp();
+        };
+        if slot.is_nan() {
+            *slot = (n as f64 * self.ln_q).exp();
+        }
+        *slot
+    }
+}
+
 /// Rounds `x` up with probability equal to its fractional part.
 fn stochastic_round(x: f64, u: f64) -> u64 {
     let f = x.floor();
@@ -882,7 +931,7 @@ fn poisson(mean: f64, u: f64) -> u64 {
         }
         return k;
     }
-    (mean + mean.sqrt() * normal_quantile(u) + 0.5)
+    (mean + mean.sqrt() * normal_quantile_fast(u) + 0.5)
         .floor()
         .max(0.0) as u64
 }
@@ -899,29 +948,12 @@ fn binomial(n: u64, p: f64, u: f64) -> u64 {
     if p > 0.5 {
         return n - binomial(n, 1.0 - p, 1.0 - u);
     }
-    binomial_ln(n, p, (1.0 - p).ln(), u)
-}
-
-/// `binomial` for `p` ≤ 0.5 with ln(1 − `p`) given.
-fn binomial_ln(n: u64, p: f64, ln_q: f64, u: f64) -> u64 {
-    if n == 0 || p <= 0.0 {
-        return 0;
-    }
     let mean = n as f64 * p;
     if mean < 20.0 {
-        let r = p / (1.0 - p);
-        let mut f = (n as f64 * ln_q).exp();
-        let mut cum = f;
-        let mut k = 0u64;
-        while u > cum && k < n && f > 0.0 {
-            f *= (n - k) as f64 / (k + 1) as f64 * r;
-            k += 1;
-            cum += f;
-        }
-        return k;
+        return binomial_small(n, p, (n as f64 * (1.0 - p).ln()).exp(), u);
     }
     let sd = (mean * (1.0 - p)).sqrt();
-    (mean + sd * normal_quantile(u) + 0.5)
+    (mean + sd * normal_quantile_fast(u) + 0.5)
         .floor()
         .clamp(0.0, n as f64) as u64
 }
