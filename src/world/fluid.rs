@@ -482,7 +482,12 @@ impl Fluid {
                 self.mark_users(core, a, 0, n, n, 0);
             }
         } else {
-            let n1 = binomial(n, core.lb.new_share() / 100.0, key.uniform(1));
+            let p1 = core.lb.new_share() / 100.0;
+            let n1 = match p1 {
+                _ if n == 0 || p1 <= 0.0 => 0,
+                _ if p1 >= 1.0 => n,
+                _ => binomial(n, p1, key.uniform(1)),
+            };
             n_v = [n - n1, n1];
         }
         let mut dropped = [0.0f64; 2];
@@ -911,8 +916,15 @@ impl PowCache {
 
 /// Rounds `x` up with probability equal to its fractional part.
 fn stochastic_round(x: f64, u: f64) -> u64 {
-    let f = x.floor();
-    f as u64 + (u < x - f) as u64
+    // `x` ≥ 0: truncation is the floor (and avoids a libm call).
+    let f = x as u64;
+    f + (u < x - f as f64) as u64
+}
+
+/// ⌊x⌋ clamped to `0..=max` (truncation is the floor for x ≥ 0; no libm call).
+#[inline]
+fn floor_clamped(x: f64, max: u64) -> u64 {
+    if x <= 0.0 { 0 } else { (x as u64).min(max) }
 }
 
 /// Poisson(`mean`) by inversion of `u`: exact below a mean of 40, normal beyond.
@@ -931,9 +943,7 @@ fn poisson(mean: f64, u: f64) -> u64 {
         }
         return k;
     }
-    (mean + mean.sqrt() * normal_quantile_fast(u) + 0.5)
-        .floor()
-        .max(0.0) as u64
+    floor_clamped(mean + mean.sqrt() * normal_quantile_fast(u) + 0.5, u64::MAX)
 }
 
 /// Binomial(`n`, `p`) by inversion of `u`: exact below a mean of 20 (on the smaller
@@ -953,9 +963,7 @@ fn binomial(n: u64, p: f64, u: f64) -> u64 {
         return binomial_small(n, p, (n as f64 * (1.0 - p).ln()).exp(), u);
     }
     let sd = (mean * (1.0 - p)).sqrt();
-    (mean + sd * normal_quantile_fast(u) + 0.5)
-        .floor()
-        .clamp(0.0, n as f64) as u64
+    floor_clamped(mean + sd * normal_quantile_fast(u) + 0.5, n)
 }
 
 #[cfg(test)]

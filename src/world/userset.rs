@@ -69,7 +69,8 @@ fn skips(lo: u32, hi: u32, b: f64, u: &mut impl FnMut() -> f64, mut f: impl FnMu
         let gap = if ln_miss == f64::NEG_INFINITY {
             0.0
         } else {
-            (u().ln() / ln_miss).floor()
+            // Non-negative: truncation is the floor.
+            ((u().ln() / ln_miss) as u64) as f64
         };
         i += 1.0 + gap;
         if i >= hi as f64 {
