@@ -174,6 +174,7 @@ struct Agg {
 }
 
 impl Agg {
+    #[inline(always)]
     fn add(&mut self, o: &Agg, k: f64) {
         self.refused += o.refused * k;
         self.rejected += o.rejected * k;
@@ -444,6 +445,14 @@ impl Fluid {
             let s = self.mark.second();
             let end_s = SimTime::from_secs(s as u64 + 1);
             let end = to.min(end_s);
+            if s != self.second
+                && end == end_s
+                && self.mark == SimTime::from_secs(s as u64)
+                && self.quiet_second(core, s)
+            {
+                self.mark = end;
+                continue;
+            }
             if s != self.second {
                 self.second = s;
                 self.left = poisson(self.mass(s), self.totals.uniform(s as u64));
@@ -463,6 +472,57 @@ impl Fluid {
         if !quiet {
             self.materialize(core);
         }
+    }
+
+    /// Whole second `s` when one version holds every endpoint, all of them in its
+    /// `uniform` state, and no queue builds up: what `interval` computes then, without
+    /// its general bookkeeping. False when that is not the case (the second's arrivals
+    /// may have been drawn: `interval` takes them from `left`).
+    fn quiet_second(&mut self, core: &mut Core<'_>, s: usize) -> bool {
+        if !self.loaded.is_empty() || !core.left_lb.is_empty() || core.metrics.per_second_latency()
+        {
+            return false;
+        }
+        let (e0, e1) = (core.lb.endpoints(0).len(), core.lb.endpoints(1).len());
+        let (v, eps) = match (e0, e1) {
+            (0, 0) => return false,
+            (_, 0) => (0, e0),
+            (0, _) => (1, e1),
+            _ => return false,
+        };
+        let Some(input) = self.uniform[v] else {
+            return false;
+        };
+        let c = self.service[v];
+        if !c.no_wait_when_empty {
+            return false;
+        }
+        self.second = s;
+        let n = poisson(self.mass(s), self.totals.uniform(s as u64));
+        // As `step` with dt = 1 s: the fast path of an empty queue.
+        let lam = n as f64 / eps as f64;
+        if lam - c.mu > 0.0 {
+            self.left = n;
+            return false;
+        }
+        self.left = 0;
+        self.stamp = self.stamp.wrapping_add(1);
+        let mut agg = Agg::default();
+        agg.add(
+            &Agg {
+                accepted: lam,
+                ..Agg::default()
+            },
+            eps as f64,
+        );
+        self.uniform[v] = Some(PodIn {
+            inflight: (lam.min(c.mu) * c.svc).min(c.workers).to_bits(),
+            ..input
+        });
+        if n > 0 {
+            self.record(core, SimTime::from_secs(s as u64), v as u8, n, &agg);
+        }
+        true
     }
 
     /// Traffic over `[a, b)` with `n` arrivals; `quiet`: nothing changes pods or
@@ -622,6 +682,7 @@ impl Fluid {
     }
 
     /// One pod through an interval of `dt` s with `m` expected arrivals (pure).
+    #[inline(always)]
     fn step(&self, inp: &PodIn, m: f64, dt: f64) -> PodOut {
         let c = &self.service[inp.version as usize];
         let (queue, inflight) = (f64::from_bits(inp.queue), f64::from_bits(inp.inflight));
@@ -650,11 +711,7 @@ impl Fluid {
             return out;
         }
         let b1 = b0 + drift * dt;
-        let b_end = if b1 <= 0.0 {
-            0.0
-        } else {
-            b1.min(c.limit)
-        };
+        let b_end = if b1 <= 0.0 { 0.0 } else { b1.min(c.limit) };
         if lam > 0.0 {
             let path = Path {
                 b0,
