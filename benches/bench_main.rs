@@ -1,6 +1,6 @@
 //! Criterion benches (issue 8): the event queue alone (hold model), one request-level
-//! run of the default scenario per strategy, and a 200-seed sweep at 1 and 2 jobs in
-//! the request-level and the fluid mode.
+//! run of the default scenario per strategy, a 200-seed sweep at 1 and 2 jobs in the
+//! request-level and the fluid mode, and the fluid 10,000-seed sweep on 2 jobs.
 //! Run: `cargo bench --bench bench_main`; numbers are recorded in docs/performance.md.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -70,13 +70,12 @@ fn one_run(c: &mut Criterion) {
     g.finish();
 }
 
-/// The sweep engine over 200 seeds of every strategy of `sc`, at 1 and 2 jobs.
-fn sweep_group(c: &mut Criterion, name: &str, sc: &scenario::Scenario) {
+/// The sweep engine over `seeds` seeds of every strategy of `sc`, at each of `jobs`.
+fn sweep_group(c: &mut Criterion, name: &str, sc: &scenario::Scenario, seeds: u64, jobs: &[usize]) {
     let mut g = c.benchmark_group(name);
     g.sample_size(10);
-    let seeds = 200u64;
     g.throughput(Throughput::Elements(seeds * sc.strategies.len() as u64));
-    for jobs in [1usize, 2] {
+    for &jobs in jobs {
         g.bench_with_input(BenchmarkId::new("jobs", jobs), &jobs, |b, &jobs| {
             b.iter(|| {
                 let mut n = 0u64;
@@ -99,15 +98,16 @@ fn sweep_group(c: &mut Criterion, name: &str, sc: &scenario::Scenario) {
 
 /// Request-level mode: every request simulated.
 fn sweep(c: &mut Criterion) {
-    sweep_group(c, "sweep_200_seeds", &default_scenario());
+    sweep_group(c, "sweep_200_seeds", &default_scenario(), 200, &[1, 2]);
 }
 
-/// Fluid mode: traffic as counts per slice (the 10,000-seed target scales from this
-/// linearly).
+/// Fluid mode: traffic as counts per slice; 200 seeds at 1 and 2 jobs, and the
+/// target itself: 10,000 seeds of every strategy on 2 jobs.
 fn fluid_sweep(c: &mut Criterion) {
     let mut sc = default_scenario();
     sc.fidelity = scenario::Fidelity::Fluid;
-    sweep_group(c, "fluid_sweep_200_seeds", &sc);
+    sweep_group(c, "fluid_sweep_200_seeds", &sc, 200, &[1, 2]);
+    sweep_group(c, "fluid_sweep_10000_seeds", &sc, 10_000, &[2]);
 }
 
 /// No HTML plots: criterion's plotters backend needs system fonts a bare CI machine

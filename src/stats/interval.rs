@@ -7,6 +7,22 @@ use super::dist::t_quantile;
 use super::{Interval, upper_prob};
 use crate::sim::rng::normal_quantile;
 
+/// `t_quantile`, remembering the last answer of this thread: a summary asks for the
+/// same (p, df) for every metric of a subset, and each answer is a Newton iteration.
+fn t_quantile_memo(p: f64, df: f64) -> f64 {
+    use std::cell::Cell;
+    thread_local!(static LAST: Cell<(u64, u64, f64)> = const { Cell::new((0, 0, f64::NAN)) });
+    LAST.with(|last| {
+        let (lp, ldf, t) = last.get();
+        if lp == p.to_bits() && ldf == df.to_bits() && !t.is_nan() {
+            return t;
+        }
+        let t = t_quantile(p, df);
+        last.set((p.to_bits(), df.to_bits(), t));
+        t
+    })
+}
+
 /// The sample mean with its Student t confidence interval at `level`:
 /// `x̄ ± t_{(1+level)/2, n−1} · s / √n`, with `s² = Σ (xᵢ − x̄)² / (n − 1)`
 /// (two passes, so the spread is not lost to cancellation). Source: any
@@ -26,7 +42,7 @@ pub fn mean_ci(values: &[f64], level: f64) -> Interval {
     };
     let ss: f64 = values.iter().map(|x| (x - mean) * (x - mean)).sum();
     let std_err = (ss / (nf - 1.0)).sqrt() / nf.sqrt();
-    let half = t_quantile(upper, nf - 1.0) * std_err;
+    let half = t_quantile_memo(upper, nf - 1.0) * std_err;
     Interval {
         estimate: Some(mean),
         low: Some(mean - half),
