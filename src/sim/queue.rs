@@ -39,6 +39,9 @@ pub struct EventQueue<E: Copy> {
     nonempty: u64,
     /// The current time: the last popped (or settled) minimum.
     last: u64,
+    /// Per bucket ≥ 1, the smallest time in it (`u64::MAX` when empty): settling a
+    /// bucket then needs no pass to find its minimum.
+    mins: [u64; BUCKETS],
     len: usize,
     pushes: u64,
 }
@@ -61,6 +64,7 @@ impl<E: Copy> EventQueue<E> {
             head: 0,
             nonempty: 0,
             last: 0,
+            mins: [u64::MAX; BUCKETS],
             len: 0,
             pushes: 0,
         }
@@ -83,6 +87,7 @@ impl<E: Copy> EventQueue<E> {
         self.head = 0;
         self.nonempty = 0;
         self.last = 0;
+        self.mins = [u64::MAX; BUCKETS];
         self.len = 0;
         self.pushes = 0;
     }
@@ -113,12 +118,8 @@ impl<E: Copy> EventQueue<E> {
         }
         let i = self.nonempty.trailing_zeros() as usize + 1;
         self.nonempty &= !(1u64 << (i - 1));
+        self.last = std::mem::replace(&mut self.mins[i], u64::MAX);
         let mut moving = std::mem::take(&mut self.buckets[i]);
-        self.last = moving
-            .iter()
-            .map(|e| e.time)
-            .min()
-            .expect("non-empty bucket");
         for e in moving.drain(..) {
             self.put(e);
         }
@@ -132,6 +133,7 @@ impl<E: Copy> EventQueue<E> {
         let b = self.bucket(e.time);
         if b > 0 {
             self.nonempty |= 1u64 << (b - 1);
+            self.mins[b] = self.mins[b].min(e.time);
         }
         self.buckets[b].push(e);
     }
