@@ -1,6 +1,6 @@
 //! How the cost of one run grows with request rate, replicas and horizon, in both
 //! fidelity modes (docs/performance.md). Single-threaded; prints a Markdown table.
-//! Run: `cargo run --release --example scaling` (about a minute on an idle core).
+//! Run: `cargo run --release --example scaling` (one to three minutes on an idle core).
 
 use deploysim::scenario::{self, Fidelity, Scenario};
 use deploysim::sim::SimTime;
