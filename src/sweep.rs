@@ -2,8 +2,9 @@
 //! results handed back strictly in (seed, strategy) order.
 //!
 //! Seeds are processed in chunks so memory stays flat as `--seeds` grows: at most
-//! three chunks of finished runs are held at a time (one being summarised, two queued). Ordering never depends on `--jobs`, so
-//! everything computed from the stream of results is byte-identical for any `--jobs`.
+//! three chunks of finished runs are held at a time (one being summarised, two
+//! queued). Ordering never depends on `--jobs`, so everything computed from the
+//! stream of results is byte-identical for any `--jobs`.
 
 use crate::scenario::{Scenario, Strategy};
 use crate::world::{self, RunOutput, UserTable};

@@ -214,8 +214,8 @@ impl Collector {
     /// Records `requests` requests that arrived at `arrive` to `version` at once (fluid
     /// mode): `failed` and `impacted` of them (impacted includes failed). The response
     /// times of the successful ones go to `second_latency` and `latency_n`; users are
-    /// drawn by the fluid mode at the horizon (`user_bits_mut`). `requests` may be zero: failures of requests
-    /// already counted (work lost in a crash).
+    /// drawn by the fluid mode at the horizon (`user_bits_mut`). `requests` may be
+    /// zero: failures of requests already counted (work lost in a crash).
     pub fn bulk(
         &mut self,
         arrive: SimTime,

@@ -106,8 +106,8 @@ pub struct Core<'a> {
     scratch: Vec<u32>,
     /// Fluid mode's shortcuts: probe chains of ready pods whose probes cannot fail are
     /// parked (`on_probe`), and a version whose endpoints are all in one steady state
-    /// is stepped once (`fluid.rs`). Results are identical either way (tested); they
-    /// only save work.
+    /// is stepped once, quiet whole seconds of it without bookkeeping (`fluid.rs`).
+    /// Results are identical either way (tested); they only save work.
     pub(super) shortcuts: bool,
     /// Fluid mode only: pods removed from the balancer since the fluid traffic last
     /// looked (they may still hold work to serve or lose).

@@ -81,30 +81,38 @@ use crate::scenario::Fault;
 use crate::sim::SimTime;
 use crate::sim::rng::{Keyed, Purpose, normal_quantile_fast};
 
-/// (probability, weight) points of the service-time distribution used for latencies:
-/// the midpoints of the bins 0–.2–.4–.6–.8–.9–.95–.98–.99–.995–1.
-const LAT_POINTS: [(f64, f64); 10] = [
-    (0.1, 0.2),
-    (0.3, 0.2),
-    (0.5, 0.2),
-    (0.7, 0.2),
-    (0.85, 0.1),
-    (0.925, 0.05),
-    (0.965, 0.03),
-    (0.985, 0.01),
-    (0.9925, 0.005),
-    (0.9975, 0.005),
+/// (probability, weight in 1/200) points of the service-time distribution used for
+/// latencies: the midpoints of the bins 0–.2–.4–.6–.8–.9–.95–.98–.99–.995–1, each
+/// bin's width as its weight.
+const LAT_POINTS: [(f64, u64); 10] = [
+    (0.1, 40),
+    (0.3, 40),
+    (0.5, 40),
+    (0.7, 40),
+    (0.85, 20),
+    (0.925, 10),
+    (0.965, 6),
+    (0.985, 2),
+    (0.9925, 1),
+    (0.9975, 1),
 ];
-
-/// The cumulative weights of `LAT_POINTS` in units of 1/200.
-const LAT_CUM_200: [u64; LAT_POINTS.len()] = [40, 80, 120, 160, 180, 190, 196, 198, 199, 200];
+const _: () = {
+    let mut sum = 0;
+    let mut i = 0;
+    while i < LAT_POINTS.len() {
+        sum += LAT_POINTS[i].1;
+        i += 1;
+    }
+    assert!(sum == 200, "latency point weights add up to 200");
+};
 
 /// `n` successes split over the `LAT_POINTS` by their weights (cumulative counts
 /// rounded half up, so the parts add up to `n`).
 fn split_points(n: u64) -> [u64; LAT_POINTS.len()] {
     let mut out = [0; LAT_POINTS.len()];
-    let mut given = 0;
-    for (o, &cum) in out.iter_mut().zip(&LAT_CUM_200) {
+    let (mut cum, mut given) = (0, 0);
+    for (o, &(_, w)) in out.iter_mut().zip(&LAT_POINTS) {
+        cum += w;
         let upto = (n * cum + 100) / 200;
         *o = upto - given;
         given = upto;
@@ -533,20 +541,22 @@ impl Fluid {
         if self.pods.len() < core.pods.len() {
             self.pods.resize(core.pods.len(), PodFluid::default());
         }
-        let key = self.splits.child(a.micros());
+        // The interval's draws (split, lost work), derived only when one is needed.
+        let splits = self.splits;
+        let key = move || splits.child(a.micros());
         let mut n_v = [0u64; 2];
         if core.lb.total() == 0 {
             if n > 0 {
                 core.metrics.mark_no_endpoint(a);
                 core.metrics.bulk(a, 0, false, n, n, n);
-                self.mark_users(core, a, 0, n, n, 0);
+                self.count_users(core, a, 0, n, n, 0);
             }
         } else {
             let p1 = core.lb.new_share() / 100.0;
             let n1 = match p1 {
                 _ if n == 0 || p1 <= 0.0 => 0,
                 _ if p1 >= 1.0 => n,
-                _ => binomial(n, p1, key.uniform(1)),
+                _ => binomial(n, p1, key().uniform(1)),
             };
             n_v = [n - n1, n1];
         }
@@ -643,7 +653,7 @@ impl Fluid {
             if work <= 0.0 {
                 continue;
             }
-            let k = stochastic_round(work, key.uniform(2 + v as u64));
+            let k = stochastic_round(work, key().uniform(2 + v as u64));
             if k > 0 {
                 core.metrics.bulk(a, v as u8, true, 0, k, k);
             }
@@ -820,7 +830,7 @@ impl Fluid {
                 }
             }
         }
-        self.mark_users(core, a, v, n, failed + slow, errors);
+        self.count_users(core, a, v, n, failed + slow, errors);
     }
 
     /// The error probability of a request to `v` in the current routing state.
@@ -838,7 +848,7 @@ impl Fluid {
     /// Counts `n` requests for the users, `impacted` of them impacted (`errors` of
     /// those by errors, which for a cohort fault come from the cohort). Users are drawn
     /// from these totals at the horizon (`finish`).
-    fn mark_users(
+    fn count_users(
         &mut self,
         core: &Core<'_>,
         a: SimTime,

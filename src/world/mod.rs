@@ -197,15 +197,14 @@ fn run_with(
         }
         let Some((t, ev)) = core.q.pop() else { break };
         if let Some(f) = &mut fluid {
-            // Every second boundary up to `t`: traffic up to it, then what a `Tick`
-            // does in the request-level mode. Nothing happens between events, so
-            // these flushes are quiet.
-            while next_second <= t {
-                f.advance(&mut core, next_second, true);
-                core.now = next_second;
-                second_starts(&mut core, trace.then_some(&mut samples));
-                next_second += SimTime::from_secs(1);
-            }
+            let through_t = t + SimTime(1);
+            seconds_before(
+                f,
+                &mut core,
+                &mut next_second,
+                through_t,
+                trace.then_some(&mut samples),
+            );
             if fluid::flush_before(&ev) {
                 f.advance(&mut core, t, matches!(ev, Ev::Monitor));
             }
@@ -317,12 +316,13 @@ fn run_with(
         }
     }
     if let Some(f) = &mut fluid {
-        while next_second < horizon {
-            f.advance(&mut core, next_second, true);
-            core.now = next_second;
-            second_starts(&mut core, trace.then_some(&mut samples));
-            next_second += SimTime::from_secs(1);
-        }
+        seconds_before(
+            f,
+            &mut core,
+            &mut next_second,
+            horizon,
+            trace.then_some(&mut samples),
+        );
         f.advance(&mut core, horizon, false);
         f.finish(&mut core);
     }
@@ -334,6 +334,24 @@ fn run_with(
         out.row.lead_time_s = p.caught_at.is_none().then(|| p.lead_time.secs_f64());
     }
     out
+}
+
+/// Fluid mode: every second boundary from `next` up to (not including) `end`: traffic
+/// up to it, then what a `Tick` does in the request-level mode. Nothing happens
+/// between events, so these flushes are quiet.
+fn seconds_before(
+    f: &mut fluid::Fluid,
+    core: &mut Core<'_>,
+    next: &mut SimTime,
+    end: SimTime,
+    mut samples: Option<&mut Vec<Sample>>,
+) {
+    while *next < end {
+        f.advance(core, *next, true);
+        core.now = *next;
+        second_starts(core, samples.as_deref_mut());
+        *next += SimTime::from_secs(1);
+    }
 }
 
 /// At every whole second (`core.now`): a second in which the balancer had no endpoint
@@ -434,8 +452,8 @@ mod tests {
     use super::*;
     use crate::scenario::{self, Fidelity};
 
-    /// Fluid mode's shortcuts (parked probe chains, one step for a uniform version) are
-    /// optimisations: every row of every bundled scenario is identical with and
+    /// Fluid mode's shortcuts (parked probe chains, one step for a uniform version,
+    /// quiet whole seconds) are optimisations: every row of every bundled scenario is identical with and
     /// without them, to the last bit, for every strategy and seed tried.
     #[test]
     fn fluid_shortcuts_change_no_result() {
