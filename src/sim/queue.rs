@@ -1,20 +1,32 @@
-//! The event queue: a radix heap ordered by (time, insertion order).
+//! The event queue: a radix heap with byte-wide digits, ordered by (time, insertion
+//! order).
 //!
 //! Ties are FIFO, so a run is a pure function of its inputs. A discrete-event
 //! simulation never schedules into the past, so times are monotone: every time pushed
-//! is at least the last time popped. A radix heap exploits that: an entry sits in the
-//! bucket of the highest bit in which its time differs from the last popped time, and
-//! only the lowest non-empty bucket is ever sorted out, so each entry moves a few
-//! times at most instead of climbing a heap of 10^5 entries (see
-//! docs/performance.md for the hold-model numbers).
+//! is at least the last time popped. A radix heap exploits that. Here an entry sits at
+//! *level* L, the highest byte in which its time differs from the last popped time,
+//! in the bucket of its digit d in that byte (256 buckets per level). Settling the
+//! lowest non-empty bucket moves its entries to levels below L, so an entry moves at
+//! most L times (two or three for times seconds ahead in µs), and a bucket of level 0
+//! holds one exact time, which is taken as it is (see docs/performance.md for the
+//! hold-model numbers).
 //!
-//! FIFO without sequence numbers: every bucket's vector is in insertion order. Pushes
-//! append (later than everything queued), and a bucket is only redistributed into
-//! lower buckets that are all empty at that moment, preserving its order. Bucket 0
-//! holds entries at exactly the current time and is consumed from the front.
+//! Invariant: every entry is in the bucket of its time relative to `last`. Settling
+//! keeps it: the new `last` is the smallest time of the lowest non-empty bucket, so it
+//! agrees with the old one above level L, and every other entry still differs from it
+//! first in the same byte, with the same digit.
 //!
-//! Payloads are plain `Copy` values; buckets keep their capacity, so pushing and
-//! popping allocate nothing once they have grown.
+//! FIFO without sequence numbers: every bucket is in insertion order. Pushes append
+//! (later than everything queued), and a bucket is only redistributed into lower
+//! levels that are all empty at that moment, preserving its order. Entries at time
+//! `last` are in `now`, consumed from `head`.
+//!
+//! Layout for small queues (a run has tens of pending events, the hold bench 10^5):
+//! a bucket keeps its first entry and its minimum inline, and only further entries in
+//! a vector of its own, so a push into an empty bucket touches one bucket and no heap
+//! buffer. Payloads are plain `Copy` values; vectors keep their capacity, so pushing
+//! and popping allocate nothing once they have grown, and `clear` keeps them for
+//! reuse (the world keeps one queue per thread across runs).
 
 use super::SimTime;
 
@@ -24,24 +36,39 @@ struct Entry<E> {
     event: E,
 }
 
-/// Bucket 0 holds times equal to the current one; bucket `b` ≥ 1 times whose highest
-/// bit differing from it is bit `b − 1`.
-const BUCKETS: usize = 65;
+/// One bucket: its first entry inline, the rest (rarely any) in order after it.
+#[derive(Clone, Debug)]
+struct Bucket<E> {
+    first: Entry<E>,
+    /// The smallest time in the bucket (valid while it is non-empty).
+    min: u64,
+    rest: Vec<Entry<E>>,
+}
+
+/// Bits per digit, buckets per level, words of a level's map of non-empty buckets.
+const DIGIT: u32 = 8;
+const WIDTH: usize = 1 << DIGIT;
+const WORDS: usize = WIDTH.div_ceil(64);
+/// Levels a 64-bit time needs (the top one may be narrower), rounded up to a power of
+/// two so that a level index is masked rather than bounds-checked.
+const LEVELS: usize = 64usize.div_ceil(DIGIT as usize).next_power_of_two();
 
 /// Monotone min-queue of events by (time, insertion order).
 #[derive(Clone, Debug)]
 pub struct EventQueue<E: Copy> {
-    buckets: Vec<Vec<Entry<E>>>,
-    /// Entries of bucket 0 before `head` have been popped.
+    /// Bucket `L·256 + d` holds the entries first differing from `last` in byte L,
+    /// with digit d. Grown a level at a time, when a push first needs it: a run's
+    /// times reach four levels, its queue is created once per run.
+    buckets: Vec<Bucket<E>>,
+    /// Per level, which buckets are non-empty.
+    bits: [[u64; WORDS]; LEVELS],
+    /// Bit L set when level L has a non-empty bucket.
+    levels: u32,
+    /// Entries at time `last`; those before `head` have been popped.
+    now: Vec<Entry<E>>,
     head: usize,
-    /// Bit `b − 1` set when bucket `b` ≥ 1 is non-empty: the lowest one is found with
-    /// one `trailing_zeros` instead of a scan.
-    nonempty: u64,
     /// The current time: the last popped (or settled) minimum.
     last: u64,
-    /// Per bucket ≥ 1, the smallest time in it (`u64::MAX` when empty): settling a
-    /// bucket then needs no pass to find its minimum.
-    mins: [u64; BUCKETS],
     len: usize,
     pushes: u64,
 }
@@ -53,18 +80,15 @@ impl<E: Copy> Default for EventQueue<E> {
 }
 
 impl<E: Copy> EventQueue<E> {
+    /// A queue; `n` (the expected number pending) is a hint: buckets grow as used.
     pub fn with_capacity(n: usize) -> Self {
-        let mut buckets: Vec<Vec<Entry<E>>> = (0..BUCKETS).map(|_| Vec::new()).collect();
-        // Entries spread over the upper buckets (times µs apart to minutes apart).
-        for b in buckets.iter_mut().skip(8) {
-            b.reserve(n / 16);
-        }
         EventQueue {
-            buckets,
+            buckets: Vec::new(),
+            bits: [[0; WORDS]; LEVELS],
+            levels: 0,
+            now: Vec::with_capacity(n.min(1024)),
             head: 0,
-            nonempty: 0,
             last: 0,
-            mins: [u64::MAX; BUCKETS],
             len: 0,
             pushes: 0,
         }
@@ -82,60 +106,108 @@ impl<E: Copy> EventQueue<E> {
     }
     pub fn clear(&mut self) {
         for b in &mut self.buckets {
-            b.clear();
+            b.rest.clear();
         }
+        self.bits = [[0; WORDS]; LEVELS];
+        self.levels = 0;
+        self.now.clear();
         self.head = 0;
-        self.nonempty = 0;
         self.last = 0;
-        self.mins = [u64::MAX; BUCKETS];
         self.len = 0;
         self.pushes = 0;
     }
 
-    #[inline]
-    fn bucket(&self, time: u64) -> usize {
-        // A time before `last` would be scheduling into the past, a bug upstream; it
-        // is served next (bucket 0) rather than lost.
-        debug_assert!(time >= self.last, "event scheduled before the current time");
-        if time <= self.last {
-            0
-        } else {
-            BUCKETS - (time ^ self.last).leading_zeros() as usize
-        }
+    /// Makes `now` hold the earliest entries. False when empty.
+    #[inline(always)]
+    fn settle(&mut self) -> bool {
+        self.head < self.now.len() || self.refill()
     }
 
-    /// Makes bucket 0 hold the earliest entries: when it is used up, re-buckets the
-    /// lowest non-empty bucket around its smallest time. False when empty.
-    #[inline]
-    fn settle(&mut self) -> bool {
-        if self.head < self.buckets[0].len() {
-            return true;
-        }
-        self.buckets[0].clear();
+    /// `settle`'s slow path, once per distinct time: takes the lowest non-empty
+    /// bucket, and re-buckets it around its smallest time if it is above level 0.
+    #[inline(never)]
+    fn refill(&mut self) -> bool {
+        self.now.clear();
         self.head = 0;
-        if self.nonempty == 0 {
+        if self.levels == 0 {
             return false;
         }
-        let i = self.nonempty.trailing_zeros() as usize + 1;
-        self.nonempty &= !(1u64 << (i - 1));
-        self.last = std::mem::replace(&mut self.mins[i], u64::MAX);
-        let mut moving = std::mem::take(&mut self.buckets[i]);
-        for e in moving.drain(..) {
-            self.put(e);
+        let level = self.levels.trailing_zeros() as usize % LEVELS;
+        let words = &mut self.bits[level];
+        let k = words.iter().position(|&w| w != 0).unwrap_or(0) % WORDS;
+        let d = k * 64 + words[k].trailing_zeros() as usize;
+        words[k] &= words[k] - 1;
+        if words[k] == 0 && words.iter().all(|&w| w == 0) {
+            self.levels &= !(1 << level);
         }
-        // Keep the emptied vector's capacity for later pushes into this bucket.
-        self.buckets[i] = moving;
+        let b = &mut self.buckets[level * WIDTH + d];
+        self.last = b.min;
+        let first = b.first;
+        if level == 0 {
+            // One exact time: the bucket is taken as it is.
+            self.now.push(first);
+            if !b.rest.is_empty() {
+                self.now.append(&mut b.rest);
+            }
+            return true;
+        }
+        let more = !b.rest.is_empty();
+        self.put(first);
+        if more {
+            let i = level * WIDTH + d;
+            let mut moving = std::mem::take(&mut self.buckets[i].rest);
+            for &e in &moving {
+                self.put(e);
+            }
+            moving.clear();
+            // Keep the emptied vector's capacity for later pushes into this bucket.
+            self.buckets[i].rest = moving;
+        }
         true
     }
 
-    #[inline]
+    #[inline(always)]
     fn put(&mut self, e: Entry<E>) {
-        let b = self.bucket(e.time);
-        if b > 0 {
-            self.nonempty |= 1u64 << (b - 1);
-            self.mins[b] = self.mins[b].min(e.time);
+        // A time before `last` would be scheduling into the past, a bug upstream; it
+        // is served next rather than lost.
+        debug_assert!(
+            e.time >= self.last,
+            "event scheduled before the current time"
+        );
+        let x = e.time ^ self.last;
+        if x == 0 || e.time < self.last {
+            self.now.push(e);
+            return;
         }
-        self.buckets[b].push(e);
+        let level = ((63 - x.leading_zeros()) / DIGIT) as usize % LEVELS;
+        let d = ((e.time >> (level as u32 * DIGIT)) as usize) & (WIDTH - 1);
+        let i = level * WIDTH + d;
+        if i >= self.buckets.len() {
+            self.grow(level, e);
+        }
+        let word = &mut self.bits[level][(d / 64) % WORDS];
+        let bit = 1u64 << (d % 64);
+        let b = &mut self.buckets[i];
+        if *word & bit == 0 {
+            *word |= bit;
+            self.levels |= 1 << level;
+            b.first = e;
+            b.min = e.time;
+        } else {
+            b.rest.push(e);
+            b.min = b.min.min(e.time);
+        }
+    }
+
+    /// Adds the buckets of levels up to `level`; `e` fills their unused first slots.
+    #[cold]
+    fn grow(&mut self, level: usize, e: Entry<E>) {
+        let empty = Bucket {
+            first: e,
+            min: u64::MAX,
+            rest: Vec::new(),
+        };
+        self.buckets.resize((level + 1) * WIDTH, empty);
     }
 
     /// Time of the earliest event, if any.
@@ -144,7 +216,7 @@ impl<E: Copy> EventQueue<E> {
         if !self.settle() {
             return None;
         }
-        Some(SimTime(self.buckets[0][self.head].time))
+        Some(SimTime(self.now[self.head].time))
     }
 
     #[inline]
@@ -159,7 +231,7 @@ impl<E: Copy> EventQueue<E> {
         if !self.settle() {
             return None;
         }
-        let e = self.buckets[0][self.head];
+        let e = self.now[self.head];
         self.head += 1;
         self.len -= 1;
         Some((SimTime(e.time), e.event))
@@ -240,5 +312,54 @@ mod tests {
             }
             assert_eq!(q.len(), reference.len());
         }
+    }
+    /// Times whose highest differing byte is each of the eight levels (up to the
+    /// `SimTime` cap of u64::MAX / 2), pushed in reverse, come out sorted and FIFO.
+    #[test]
+    fn every_level_comes_out_in_order() {
+        let mut q = EventQueue::with_capacity(0);
+        let mut reference = Vec::new();
+        let mut n = 0u32;
+        for level in (0..8u32).rev() {
+            for k in [3u64, 1, 2, 1] {
+                let t = (k << (8 * level)).min(u64::MAX / 2);
+                q.push(SimTime(t), n);
+                reference.push((SimTime(t), n));
+                n += 1;
+            }
+        }
+        reference.sort();
+        let got: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(got, reference);
+    }
+
+    /// A run reuses its thread's queue after `clear`: a cleared queue must give the
+    /// same pops as a new one, whatever it held before.
+    #[test]
+    fn a_cleared_queue_behaves_like_a_new_one() {
+        let script = |q: &mut EventQueue<u64>| {
+            let mut s = crate::sim::rng::Stream::new(2, crate::sim::rng::Purpose::Arrivals, 0);
+            let mut out = Vec::new();
+            for i in 0..300 {
+                q.push(SimTime(s.next_u64() % 5_000_000), i);
+            }
+            for i in 300..3000 {
+                let (t, e) = q.pop().expect("not empty");
+                out.push((t, e));
+                q.push(t + SimTime(s.next_u64() % 2_000_000), i);
+            }
+            (out, q.len(), q.pushes())
+        };
+        let fresh = script(&mut EventQueue::with_capacity(0));
+        let mut used = EventQueue::with_capacity(0);
+        for i in 0..1000 {
+            used.push(SimTime(i * 7919 % 100_000_000), i);
+        }
+        for _ in 0..400 {
+            used.pop();
+        }
+        used.clear();
+        assert!(used.is_empty());
+        assert_eq!(script(&mut used), fresh);
     }
 }

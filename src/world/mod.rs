@@ -439,11 +439,13 @@ fn finish(
         &mut core.metrics.hist,
         hdrhistogram::Histogram::new_with_bounds(1, 2, 1).expect("static bounds are valid"),
     );
+    let events = core.q.pushes();
+    self::core::recycle_queue(std::mem::take(&mut core.q));
     RunOutput {
         row,
         latency,
         trace,
-        events: core.q.pushes(),
+        events,
     }
 }
 
