@@ -1,6 +1,7 @@
 //! The one integration-test binary: runs the real command and the library's public
 //! API. Modules are named after what they pin.
 
+mod alloc;
 mod bad_input;
 mod behaviour;
 mod determinism;
@@ -14,6 +15,9 @@ mod scenarios;
 mod sweep;
 
 use std::path::{Path, PathBuf};
+
+#[global_allocator]
+static COUNTING: alloc::Counting = alloc::Counting;
 use std::process::Command;
 
 /// The built `deploysim` binary.
