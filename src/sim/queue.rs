@@ -69,6 +69,9 @@ pub struct EventQueue<E: Copy> {
     head: usize,
     /// The current time: the last popped (or settled) minimum.
     last: u64,
+    /// The lane (see `push_lane`): its time (`u64::MAX` when empty) and event.
+    lane_time: u64,
+    lane: Option<E>,
     len: usize,
     pushes: u64,
 }
@@ -89,6 +92,8 @@ impl<E: Copy> EventQueue<E> {
             now: Vec::with_capacity(n.min(1024)),
             head: 0,
             last: 0,
+            lane_time: u64::MAX,
+            lane: None,
             len: 0,
             pushes: 0,
         }
@@ -113,34 +118,49 @@ impl<E: Copy> EventQueue<E> {
         self.now.clear();
         self.head = 0;
         self.last = 0;
+        self.lane_time = u64::MAX;
+        self.lane = None;
         self.len = 0;
         self.pushes = 0;
     }
 
-    /// Makes `now` hold the earliest entries. False when empty.
+    /// Where the earliest event is: `Some(false)` at `now[head]`, `Some(true)` in the
+    /// lane, `None` when the queue is empty.
     #[inline(always)]
-    fn settle(&mut self) -> bool {
-        self.head < self.now.len() || self.refill()
+    fn ready(&mut self) -> Option<bool> {
+        // Entries at `last` go before the lane: its time is at least `last`, and one
+        // pushed at its time after it would have moved it into the buckets first.
+        if self.head < self.now.len() {
+            Some(false)
+        } else {
+            self.ready_slow()
+        }
     }
 
-    /// `settle`'s slow path, once per distinct time: takes the lowest non-empty
-    /// bucket, and re-buckets it around its smallest time if it is above level 0.
+    /// `ready`'s slow path, once per distinct time: the lane if it is strictly
+    /// earlier than every bucket (ties go to the buckets, pushed before it); else the
+    /// lowest non-empty bucket, re-bucketed around its smallest time if it is above
+    /// level 0. `last` never passes the lane's time.
     #[inline(never)]
-    fn refill(&mut self) -> bool {
+    fn ready_slow(&mut self) -> Option<bool> {
         self.now.clear();
         self.head = 0;
         if self.levels == 0 {
-            return false;
+            return self.lane.is_some().then_some(true);
         }
         let level = self.levels.trailing_zeros() as usize % LEVELS;
         let words = &mut self.bits[level];
         let k = words.iter().position(|&w| w != 0).unwrap_or(0) % WORDS;
         let d = k * 64 + words[k].trailing_zeros() as usize;
+        let i = level * WIDTH + d;
+        if self.lane_time < self.buckets[i].min {
+            return Some(true);
+        }
         words[k] &= words[k] - 1;
         if words[k] == 0 && words.iter().all(|&w| w == 0) {
             self.levels &= !(1 << level);
         }
-        let b = &mut self.buckets[level * WIDTH + d];
+        let b = &mut self.buckets[i];
         self.last = b.min;
         let first = b.first;
         if level == 0 {
@@ -149,12 +169,11 @@ impl<E: Copy> EventQueue<E> {
             if !b.rest.is_empty() {
                 self.now.append(&mut b.rest);
             }
-            return true;
+            return Some(false);
         }
         let more = !b.rest.is_empty();
         self.put(first);
         if more {
-            let i = level * WIDTH + d;
             let mut moving = std::mem::take(&mut self.buckets[i].rest);
             for &e in &moving {
                 self.put(e);
@@ -163,7 +182,7 @@ impl<E: Copy> EventQueue<E> {
             // Keep the emptied vector's capacity for later pushes into this bucket.
             self.buckets[i].rest = moving;
         }
-        true
+        Some(false)
     }
 
     #[inline(always)]
@@ -213,27 +232,86 @@ impl<E: Copy> EventQueue<E> {
     /// Time of the earliest event, if any.
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        if !self.settle() {
-            return None;
-        }
-        Some(SimTime(self.now[self.head].time))
+        let lane = self.ready()?;
+        Some(SimTime(if lane {
+            self.lane_time
+        } else {
+            self.now[self.head].time
+        }))
     }
 
     #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
+        if at.0 == self.lane_time {
+            self.lane_into_buckets();
+        }
         self.pushes += 1;
         self.put(Entry { time: at.0, event });
         self.len += 1;
     }
 
+    /// Pushes the next event of a stream that schedules its own successor when it is
+    /// handled (arrivals), into the *lane*: a slot outside the buckets, so the event
+    /// is never re-bucketed. The order is exactly `push`'s: the lane holds one event,
+    /// and a `push` at the lane's time (or another `push_lane`) first moves it into
+    /// the buckets, behind everything queued before it.
+    #[inline]
+    pub fn push_lane(&mut self, at: SimTime, event: E) {
+        if self.lane.is_some() || at.0 == u64::MAX {
+            self.lane_into_buckets();
+            if at.0 == u64::MAX {
+                return self.push(at, event);
+            }
+        }
+        debug_assert!(at.0 >= self.last, "event scheduled before the current time");
+        self.pushes += 1;
+        self.lane_time = at.0;
+        self.lane = Some(event);
+        self.len += 1;
+    }
+
+    #[cold]
+    fn lane_into_buckets(&mut self) {
+        if let Some(event) = self.lane.take() {
+            self.put(Entry {
+                time: self.lane_time,
+                event,
+            });
+            self.lane_time = u64::MAX;
+        }
+    }
+
+    /// Pops the earliest event if it is before `limit` (the run loop's horizon).
+    #[inline]
+    pub fn pop_before(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
+        let lane = self.ready()?;
+        let t = if lane {
+            self.lane_time
+        } else {
+            self.now[self.head].time
+        };
+        if t >= limit.0 {
+            return None;
+        }
+        self.take(lane)
+    }
+
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        if !self.settle() {
-            return None;
+        let lane = self.ready()?;
+        self.take(lane)
+    }
+
+    /// Removes the earliest event, `ready` having said where it is.
+    #[inline(always)]
+    fn take(&mut self, lane: bool) -> Option<(SimTime, E)> {
+        self.len -= 1;
+        if lane {
+            let t = std::mem::replace(&mut self.lane_time, u64::MAX);
+            return self.lane.take().map(|e| (SimTime(t), e));
         }
         let e = self.now[self.head];
         self.head += 1;
-        self.len -= 1;
         Some((SimTime(e.time), e.event))
     }
 }
@@ -361,5 +439,61 @@ mod tests {
         used.clear();
         assert!(used.is_empty());
         assert_eq!(script(&mut used), fresh);
+    }
+    /// The lane keeps `push`'s order exactly: a stream that pushes its successor into
+    /// the lane when popped (as arrivals do), mixed with ordinary pushes, many of them
+    /// at the same times, against a reference ordered by (time, push number).
+    #[test]
+    fn the_lane_keeps_push_order() {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        for seed in 0..20 {
+            let mut q = EventQueue::with_capacity(0);
+            let mut reference = BinaryHeap::new();
+            let mut s = crate::sim::rng::Stream::new(seed, crate::sim::rng::Purpose::Arrivals, 0);
+            let mut n = 0u64;
+            // Even payloads are ordinary events, odd ones the lane's stream.
+            let mut push = |q: &mut EventQueue<u64>, r: &mut BinaryHeap<_>, t: u64, lane| {
+                let e = 2 * n + u64::from(lane);
+                if lane {
+                    q.push_lane(SimTime(t), e);
+                } else {
+                    q.push(SimTime(t), e);
+                }
+                r.push(Reverse((t, n, e)));
+                n += 1;
+            };
+            push(&mut q, &mut reference, 3, true);
+            for _ in 0..50 {
+                let t = s.next_u64() % 20;
+                push(&mut q, &mut reference, t, false);
+            }
+            let mut now = 0;
+            for step in 0..5_000 {
+                assert_eq!(q.peek_time().map(|t| t.0), reference.peek().map(|r| r.0.0));
+                let (t, e) = q.pop().expect("not empty");
+                let Reverse((rt, _, re)) = reference.pop().expect("not empty");
+                assert_eq!((t.0, e), (rt, re), "seed {seed} step {step}");
+                assert!(t.0 >= now);
+                now = t.0;
+                if e % 2 == 1 {
+                    // Its successor first (as `on_arrival` does), then what it causes.
+                    let dt = s.next_u64() % 4;
+                    push(&mut q, &mut reference, now + dt, true);
+                }
+                for _ in 0..(s.next_u64() % 3) {
+                    let dt = match s.next_u64() % 3 {
+                        0 => 0,
+                        1 => s.next_u64() % 4,
+                        _ => s.next_u64() % 300,
+                    };
+                    push(&mut q, &mut reference, now + dt, false);
+                }
+                if q.is_empty() {
+                    push(&mut q, &mut reference, now + 1, false);
+                }
+                assert_eq!(q.len(), reference.len());
+            }
+        }
     }
 }

@@ -263,7 +263,7 @@ impl<'a> Core<'a> {
         if self.sc.fidelity == Fidelity::Request
             && let Some(t) = self.arrivals.next(SimTime::ZERO)
         {
-            self.q.push(t, Ev::Arrival);
+            self.q.push_lane(t, Ev::Arrival);
         }
         if !self.sc.cluster.node_mtbf.is_zero() {
             for n in 0..self.nodes.len() {
@@ -929,7 +929,7 @@ impl<'a> Core<'a> {
             error: false,
         };
         if let Some(t) = self.arrivals.next(self.now) {
-            self.q.push(t, Ev::Arrival);
+            self.q.push_lane(t, Ev::Arrival);
         }
         self.route(req);
     }

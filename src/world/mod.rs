@@ -191,11 +191,7 @@ fn run_with(
     let mut fluid = (sc.fidelity == Fidelity::Fluid).then(|| fluid::Fluid::new(&core));
     // Fluid mode: the next second boundary whose bookkeeping is due.
     let mut next_second = SimTime::ZERO;
-    while let Some(t) = core.q.peek_time() {
-        if t >= horizon {
-            break;
-        }
-        let Some((t, ev)) = core.q.pop() else { break };
+    while let Some((t, ev)) = core.q.pop_before(horizon) {
         if let Some(f) = &mut fluid {
             let through_t = t + SimTime(1);
             seconds_before(
