@@ -21,6 +21,10 @@
 //! levels that are all empty at that moment, preserving its order. Entries at time
 //! `last` are in `now`, consumed from `head`.
 //!
+//! The lane: one event of a stream that schedules its own successor when handled
+//! (arrivals, half of a request-level run's events) waits outside the buckets and is
+//! never re-bucketed; `push_lane` explains why the order is still exactly `push`'s.
+//!
 //! Layout for small queues (a run has tens of pending events, the hold bench 10^5):
 //! a bucket keeps its first entry and its minimum inline, and only further entries in
 //! a vector of its own, so a push into an empty bucket touches one bucket and no heap
