@@ -61,8 +61,8 @@ const LEVELS: usize = 64usize.div_ceil(DIGIT as usize).next_power_of_two();
 #[derive(Clone, Debug)]
 pub struct EventQueue<E: Copy> {
     /// Bucket `L·256 + d` holds the entries first differing from `last` in byte L,
-    /// with digit d. Grown a level at a time, when a push first needs it: a run's
-    /// times reach four levels, its queue is created once per run.
+    /// with digit d. Grown a level at a time, when a push first needs it (a run's
+    /// times in µs reach four levels).
     buckets: Vec<Bucket<E>>,
     /// Per level, which buckets are non-empty.
     bits: [[u64; WORDS]; LEVELS],
@@ -73,9 +73,8 @@ pub struct EventQueue<E: Copy> {
     head: usize,
     /// The current time: the last popped (or settled) minimum.
     last: u64,
-    /// The lane (see `push_lane`): its time (`u64::MAX` when empty) and event.
-    lane_time: u64,
-    lane: Option<E>,
+    /// The lane (see `push_lane`).
+    lane: Option<Entry<E>>,
     len: usize,
     pushes: u64,
 }
@@ -96,7 +95,6 @@ impl<E: Copy> EventQueue<E> {
             now: Vec::with_capacity(n.min(1024)),
             head: 0,
             last: 0,
-            lane_time: u64::MAX,
             lane: None,
             len: 0,
             pushes: 0,
@@ -122,7 +120,6 @@ impl<E: Copy> EventQueue<E> {
         self.now.clear();
         self.head = 0;
         self.last = 0;
-        self.lane_time = u64::MAX;
         self.lane = None;
         self.len = 0;
         self.pushes = 0;
@@ -157,7 +154,7 @@ impl<E: Copy> EventQueue<E> {
         let k = words.iter().position(|&w| w != 0).unwrap_or(0) % WORDS;
         let d = k * 64 + words[k].trailing_zeros() as usize;
         let i = level * WIDTH + d;
-        if self.lane_time < self.buckets[i].min {
+        if self.lane.is_some_and(|l| l.time < self.buckets[i].min) {
             return Some(true);
         }
         words[k] &= words[k] - 1;
@@ -231,12 +228,17 @@ impl<E: Copy> EventQueue<E> {
     /// Time of the earliest event, if any.
     #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        let lane = self.ready()?;
-        Some(SimTime(if lane {
-            self.lane_time
+        self.front().map(|(_, e)| SimTime(e.time))
+    }
+
+    /// The earliest entry, and whether it is the lane's.
+    #[inline(always)]
+    fn front(&mut self) -> Option<(bool, Entry<E>)> {
+        if self.ready()? {
+            Some((true, self.lane?))
         } else {
-            self.now[self.head].time
-        }))
+            Some((false, self.now[self.head]))
+        }
     }
 
     #[inline]
@@ -257,7 +259,7 @@ impl<E: Copy> EventQueue<E> {
 
     #[inline(always)]
     fn push_any(&mut self, at: SimTime, event: E) {
-        if at.0 == self.lane_time {
+        if self.lane.is_some_and(|l| l.time == at.0) {
             self.lane_into_buckets();
         }
         self.pushes += 1;
@@ -272,62 +274,46 @@ impl<E: Copy> EventQueue<E> {
     /// the buckets, behind everything queued before it.
     #[inline]
     pub fn push_lane(&mut self, at: SimTime, event: E) {
-        if self.lane.is_some() || at.0 == u64::MAX {
-            self.lane_into_buckets();
-            if at.0 == u64::MAX {
-                return self.push(at, event);
-            }
-        }
         debug_assert!(at.0 >= self.last, "event scheduled before the current time");
+        self.lane_into_buckets();
         self.pushes += 1;
-        self.lane_time = at.0;
-        self.lane = Some(event);
+        self.lane = Some(Entry { time: at.0, event });
         self.len += 1;
     }
 
-    #[cold]
+    #[inline]
     fn lane_into_buckets(&mut self) {
-        if let Some(event) = self.lane.take() {
-            self.put(Entry {
-                time: self.lane_time,
-                event,
-            });
-            self.lane_time = u64::MAX;
+        if let Some(l) = self.lane.take() {
+            self.put(l);
         }
     }
 
     /// Pops the earliest event if it is before `limit` (the run loop's horizon).
     #[inline]
     pub fn pop_before(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
-        let lane = self.ready()?;
-        let t = if lane {
-            self.lane_time
-        } else {
-            self.now[self.head].time
-        };
-        if t >= limit.0 {
+        let (lane, e) = self.front()?;
+        if e.time >= limit.0 {
             return None;
         }
-        self.take(lane)
+        Some(self.take(lane, e))
     }
 
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let lane = self.ready()?;
-        self.take(lane)
+        let (lane, e) = self.front()?;
+        Some(self.take(lane, e))
     }
 
-    /// Removes the earliest event, `ready` having said where it is.
+    /// Removes the earliest entry `e`, which `front` found.
     #[inline(always)]
-    fn take(&mut self, lane: bool) -> Option<(SimTime, E)> {
-        self.len -= 1;
+    fn take(&mut self, lane: bool, e: Entry<E>) -> (SimTime, E) {
         if lane {
-            let t = std::mem::replace(&mut self.lane_time, u64::MAX);
-            return self.lane.take().map(|e| (SimTime(t), e));
+            self.lane = None;
+        } else {
+            self.head += 1;
         }
-        let e = self.now[self.head];
-        self.head += 1;
-        Some((SimTime(e.time), e.event))
+        self.len -= 1;
+        (SimTime(e.time), e.event)
     }
 }
 
