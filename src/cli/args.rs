@@ -24,7 +24,8 @@ pub enum Format {
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Scenario file (default: the embedded default scenario, see `deploysim example`)
+    /// Scenario file or bundled scenario name (default: the embedded default
+    /// scenario, see `deploysim example`)
     pub scenario: Option<PathBuf>,
     /// Number of seeds (runs per strategy)
     #[arg(long, default_value_t = 500)]
@@ -89,8 +90,8 @@ impl PlotArg {
 
 #[derive(clap::Args, Debug)]
 pub struct TraceArgs {
-    /// Scenario file
-    pub scenario: PathBuf,
+    /// Scenario file or bundled scenario name (default: the embedded default)
+    pub scenario: Option<PathBuf>,
     /// Strategy name (or `none`)
     #[arg(long)]
     pub strategy: String,
@@ -103,11 +104,14 @@ pub struct TraceArgs {
     /// Image format of timeline plot
     #[arg(long, value_enum, default_value_t = PlotArg::Svg)]
     pub plots: PlotArg,
+    /// Override the scenario's `fidelity` (request or fluid)
+    #[arg(long, value_enum)]
+    pub fidelity: Option<FidelityArg>,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Scenario files with [[expect]] gates
+    /// Scenario files (or bundled scenario names) with [[expect]] gates
     #[arg(required = true)]
     pub scenarios: Vec<PathBuf>,
     /// Seeds per scenario
@@ -125,6 +129,9 @@ pub struct CheckArgs {
     /// Write JUnit XML here (one test case per gate)
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Keep the results of every checked scenario here (one directory per scenario)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,8 +145,8 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print the embedded default scenario
-    Example,
+    /// Print the embedded default scenario, or a bundled one by name
+    Example { name: Option<String> },
     /// List the bundled scenarios
     List,
     /// Run the sweep and judge the scenario's [[expect]] gates (exit 1 if any fails)

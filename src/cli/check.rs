@@ -5,11 +5,12 @@
 //! the whole interval is on the wrong side, and is inconclusive otherwise; failed or
 //! inconclusive gates make the exit status 1.
 
-use super::args::CheckArgs;
-use super::{Failure, load_scenario};
-use crate::report::summary::{StatRow, Summary};
+use super::config::CheckConfig;
+use super::run::{Destination, execute};
+use super::{Failure, emit};
+use crate::report::summary::{Invocation, StatRow};
 use crate::scenario::{Expect, ExpectWhen, Scenario};
-use crate::sweep::sweep;
+use indicatif::ProgressBar;
 use std::fmt::Write as _;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,65 +152,89 @@ pub fn evaluate(sc: &Scenario, rows: &[StatRow]) -> Vec<Judged> {
         .collect()
 }
 
-pub fn check(a: CheckArgs) -> Result<u8, Failure> {
-    if a.seeds == 0 {
-        return Err(Failure::input("error: --seeds: must be at least 1"));
-    }
-    let jobs = a.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    // Validate every file before running anything.
-    let mut parsed = Vec::new();
-    for f in &a.scenarios {
-        let mut p = load_scenario(Some(f))?;
-        super::args::FidelityArg::apply(a.fidelity, &mut p.scenario);
-        if p.scenario.expects.is_empty() {
+pub fn check(cfg: CheckConfig, line: &[String]) -> Result<u8, Failure> {
+    for l in &cfg.scenarios {
+        if l.scenario().expects.is_empty() {
             eprintln!(
                 "warning: {}: no [[expect]] gates; nothing to check",
-                f.display()
+                l.label
             );
         }
-        parsed.push(p);
     }
+    let staged = cfg.out.as_ref().map(|t| t.stage()).transpose()?;
+    let mut used_names: Vec<String> = Vec::new();
     let mut all = Vec::new();
-    for p in &parsed {
-        let sc = &p.scenario;
+    for l in &cfg.scenarios {
+        let sc = l.scenario();
         let mut strategies = sc.strategies.clone();
         if sc.expects.iter().any(|e| e.strategy == "none")
             && !strategies.iter().any(|s| s.name == "none")
         {
             strategies.push(crate::scenario::Strategy::none());
         }
-        let mut summary = Summary::new(sc, &strategies);
-        sweep(
+        let sub = staged.as_ref().map(|st| {
+            // Two checked scenarios may share a name: each gets its own directory.
+            let mut name = sc.name.clone();
+            let mut k = 1;
+            while used_names.contains(&name) {
+                k += 1;
+                name = format!("{}-{k}", sc.name);
+            }
+            used_names.push(name.clone());
+            (
+                st.dir().join(&name),
+                cfg.out.as_ref().map(|t| t.path().join(&name)),
+            )
+        });
+        if let Some((d, _)) = &sub {
+            std::fs::create_dir(d).map_err(|e| Failure::io(d, e))?;
+        }
+        let invocation = Invocation {
+            command: line.join(" "),
+            jobs: cfg.jobs,
+            out: sub
+                .as_ref()
+                .and_then(|(_, o)| o.as_ref())
+                .map(|o| o.display().to_string())
+                .unwrap_or_default(),
+            seed_base: cfg.seeds.base,
+            seeds: cfg.seeds.count,
+        };
+        let summary = execute(
             sc,
             &strategies,
-            a.seed_base,
-            a.seeds,
-            jobs,
-            &|_| {},
-            &mut |s, o| summary.add(s, o),
-        )
-        .map_err(|e| Failure::input(format!("error: --jobs: {e}")))?;
+            cfg.seeds,
+            cfg.jobs,
+            &ProgressBar::hidden(),
+            sub.as_ref().map(|(d, _)| Destination {
+                dir: d,
+                invocation: &invocation,
+                plots: crate::report::PlotFormat::Svg,
+            }),
+        )?;
         all.extend(evaluate(sc, &summary.stats()));
     }
-    print!("{}", table(&all));
+    if let Some(st) = staged {
+        st.commit()?;
+    }
     let failed = all.iter().filter(|j| j.verdict == Verdict::Fail).count();
     let inconclusive = all
         .iter()
         .filter(|j| j.verdict == Verdict::Inconclusive)
         .count();
-    println!(
-        "{} gates: {} passed, {failed} failed, {inconclusive} inconclusive ({} seeds from {})",
+    if let Some(path) = &cfg.junit {
+        std::fs::write(path, junit(&all, cfg.seeds.count)).map_err(|e| Failure::io(path, e))?;
+    }
+    emit(&format!(
+        "{}{} gates: {} passed, {failed} failed, {inconclusive} inconclusive ({} seeds from {})\n",
+        table(&all),
         all.len(),
         all.len() - failed - inconclusive,
-        a.seeds,
-        a.seed_base
-    );
-    if let Some(path) = &a.junit {
-        std::fs::write(path, junit(&all, a.seeds)).map_err(|e| Failure::io(path, e))?;
+        cfg.seeds.count,
+        cfg.seeds.base
+    ))?;
+    if let Some(t) = &cfg.out {
+        emit(&format!("results: {}/\n", t.path().display()))?;
     }
     Ok(if failed + inconclusive > 0 { 1 } else { 0 })
 }

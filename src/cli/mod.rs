@@ -5,16 +5,22 @@
 
 mod args;
 pub mod check;
+mod config;
+mod out;
 mod run;
 mod trace;
 
-use crate::scenario::{self, Parsed};
+use crate::scenario;
 use args::{Cli, Command};
 use clap::Parser;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// A failure with its exit status: 1 = a gate failed, 2 = bad input or usage.
+pub use out::MARKER;
+
+/// A failure with its exit status: 1 = a gate failed, 2 = bad input or usage. A
+/// closed stdout is a quiet success (status 0, no message), as in ripgrep.
 #[derive(Debug)]
 pub struct Failure {
     pub code: u8,
@@ -36,6 +42,20 @@ impl Failure {
     }
 }
 
+/// Writes `text` to stdout. A closed pipe (`deploysim list | head -1`) ends the
+/// command quietly with status 0 instead of a panic.
+pub fn emit(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure {
+            code: 0,
+            message: String::new(),
+        }),
+        Err(e) => Err(Failure::input(format!("error: <stdout>: {e}"))),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -45,11 +65,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    out::handle_signals();
     let line: Vec<String> = std::env::args().collect();
     match dispatch(cli, &line) {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("{}", f.message.trim_end());
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message.trim_end());
+            }
             ExitCode::from(f.code)
         }
     }
@@ -57,17 +80,32 @@ pub fn main() -> ExitCode {
 
 fn dispatch(cli: Cli, line: &[String]) -> Result<u8, Failure> {
     match cli.command {
-        Command::Run(a) => run::run(a, line),
-        Command::Trace(a) => trace::trace(a),
-        Command::Check(a) => check::check(a),
+        Command::Run(a) => run::run(config::RunConfig::from_args(a)?, line),
+        Command::Trace(a) => trace::trace(config::TraceConfig::from_args(a)?),
+        Command::Check(a) => check::check(config::CheckConfig::from_args(a)?, line),
         Command::Validate { files } => validate(&files),
         Command::Import {
             manifests,
             service,
             output,
         } => import(&manifests, service.as_deref(), output.as_deref()),
-        Command::Example => {
-            print!("{}", scenario::DEFAULT_TOML);
+        Command::Example { name } => {
+            let text = match name {
+                None => scenario::DEFAULT_TOML,
+                Some(n) => {
+                    let stem = n.strip_suffix(".toml").unwrap_or(&n);
+                    scenario::bundled()
+                        .iter()
+                        .find(|(b, _)| *b == stem)
+                        .map(|(_, t)| *t)
+                        .ok_or_else(|| {
+                            Failure::input(format!(
+                                "error: {n}: no bundled scenario of that name (`deploysim list` shows them)"
+                            ))
+                        })?
+                }
+            };
+            emit(text)?;
             Ok(0)
         }
         Command::Report { dir, plots } => {
@@ -83,35 +121,23 @@ fn dispatch(cli: Cli, line: &[String]) -> Result<u8, Failure> {
                 crate::report::plots::render_trace_plot(&dir, plots.format()).map(|p| vec![p])
             }
             .map_err(report_failure)?;
+            let mut text = String::new();
             for p in written {
-                println!("wrote {}", p.display());
+                text.push_str(&format!("wrote {}\n", p.display()));
             }
+            emit(&text)?;
             Ok(0)
         }
         Command::List => {
-            for (name, text) in scenario::bundled() {
-                let desc = scenario::parse(text, name)
-                    .map(|p| p.scenario.description)
-                    .unwrap_or_default();
-                println!("{name:<28} {desc}");
+            let mut text = String::new();
+            for (name, body) in scenario::bundled() {
+                let desc = scenario::description_of(body).unwrap_or_default();
+                text.push_str(&format!("{name:<28} {desc}\n"));
             }
+            emit(&text)?;
             Ok(0)
         }
     }
-}
-
-/// Loads a scenario file, or the embedded default when `path` is `None`; prints the
-/// validation warnings on stderr.
-pub fn load_scenario(path: Option<&PathBuf>) -> Result<Parsed, Failure> {
-    let parsed = match path {
-        Some(p) => scenario::load(p),
-        None => scenario::parse(scenario::DEFAULT_TOML, "default.toml (embedded)"),
-    }
-    .map_err(|e| Failure::input(e.to_string()))?;
-    for w in &parsed.warnings {
-        eprintln!("{w}");
-    }
-    Ok(parsed)
 }
 
 /// `deploysim import`: reads the manifests, prints every warning on stderr, and
@@ -156,7 +182,7 @@ fn import(
                 })?;
             eprintln!("wrote {}", path.display());
         }
-        None => print!("{}", imported.toml),
+        None => emit(&imported.toml)?,
     }
     Ok(0)
 }
@@ -164,52 +190,19 @@ fn import(
 fn validate(files: &[PathBuf]) -> Result<u8, Failure> {
     let mut worst = 0u8;
     for f in files {
-        match scenario::load(f) {
-            Ok(p) => {
-                for w in &p.warnings {
-                    eprintln!("{w}");
-                }
-                println!(
-                    "ok: {} ({} strategies)",
-                    f.display(),
-                    p.scenario.strategies.len()
-                );
-            }
+        match config::load_scenario(Some(f)) {
+            Ok(l) => emit(&format!(
+                "ok: {} ({} strategies)\n",
+                l.label,
+                l.scenario().strategies.len()
+            ))?,
             Err(e) => {
-                eprintln!("{}", e.to_string().trim_end());
+                eprintln!("{}", e.message.trim_end());
                 worst = 2;
             }
         }
     }
     Ok(worst)
-}
-
-/// Writes a results directory atomically: `fill` writes into a fresh temporary
-/// directory beside `out`, which then replaces `out` as a whole.
-pub fn write_dir_atomically(
-    out: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Failure::io(parent, e))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "results".into());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| Failure::io(&tmp, e))?;
-    if let Err(f) = fill(&tmp) {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(f);
-    }
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| Failure::io(out, e))?;
-    }
-    std::fs::rename(&tmp, out).map_err(|e| Failure::io(out, e))
 }
 
 pub fn report_failure(e: crate::report::ReportError) -> Failure {

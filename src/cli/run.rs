@@ -1,118 +1,131 @@
-//! `deploysim run`: the sweep, its files and its table.
+//! `deploysim run`: the sweep, its files and its table; `execute` is the one sweep
+//! entry point every command uses.
 
-use super::args::{Format, RunArgs};
-use super::trace::find_strategy;
-use super::{Failure, create, load_scenario, write_dir_atomically};
+use super::args::Format;
+use super::config::{RunConfig, Seeds};
+use super::out::Staged;
+use super::{Failure, emit};
+use crate::report::PlotFormat;
 use crate::report::files;
 use crate::report::summary::{Invocation, Summary};
-use crate::scenario::Strategy;
-use crate::sweep::sweep;
+use crate::scenario::{Scenario, Strategy};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::Path;
 
-pub fn run(a: RunArgs, line: &[String]) -> Result<u8, Failure> {
-    let mut parsed = load_scenario(a.scenario.as_ref())?;
-    super::args::FidelityArg::apply(a.fidelity, &mut parsed.scenario);
-    let sc = &parsed.scenario;
-    let file = a
-        .scenario
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "default.toml (embedded)".into());
-    if a.seeds == 0 {
-        return Err(Failure::input("error: --seeds: must be at least 1"));
-    }
-    if a.jobs == Some(0) {
-        return Err(Failure::input("error: --jobs: must be at least 1"));
-    }
-    let strategies: Vec<Strategy> = if a.strategies.is_empty() {
-        sc.strategies.clone()
-    } else {
-        let mut v = Vec::new();
-        for name in &a.strategies {
-            let s = find_strategy(sc, name, &file)?;
-            if !v.iter().any(|x: &Strategy| x.name == s.name) {
-                v.push(s);
-            }
+/// Where a sweep's files go: the staged directory, how it is reported in
+/// `summary.json`, and the plot format.
+pub struct Destination<'a> {
+    pub dir: &'a Path,
+    pub invocation: &'a Invocation,
+    pub plots: PlotFormat,
+}
+
+/// Runs `strategies` over `seeds` and, with a destination, writes `runs.csv` as the
+/// runs arrive, then the summary files and the report.
+pub fn execute<'s>(
+    sc: &'s Scenario,
+    strategies: &[Strategy],
+    seeds: Seeds,
+    jobs: usize,
+    bar: &ProgressBar,
+    dest: Option<Destination<'_>>,
+) -> Result<Summary<'s>, Failure> {
+    let mut summary = Summary::new(sc, strategies);
+    let runs_path = dest.as_ref().map(|d| d.dir.join("runs.csv"));
+    let mut runs = match &runs_path {
+        Some(p) => {
+            let mut w = super::create(p)?;
+            files::write_runs_header(&mut w).map_err(|e| Failure::io(p, e))?;
+            Some(w)
         }
-        v
+        None => None,
     };
-    let jobs = a.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(&sc.name));
-    let total = a.seeds * strategies.len() as u64;
-    let bar = if a.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b
-    };
+    let mut write_err = None;
+    let progress = |n| bar.inc(n);
+    crate::sweep::sweep(
+        sc,
+        strategies,
+        seeds.base,
+        seeds.count,
+        jobs,
+        &progress,
+        &mut |s, o| {
+            if let Some(w) = runs.as_mut()
+                && write_err.is_none()
+                && let Err(e) = files::write_run(w, &sc.name, s.kind.name(), &o.row)
+            {
+                write_err = Some(e);
+            }
+            summary.add(s, o);
+        },
+    )
+    .map_err(|e| Failure::input(format!("error: --jobs: cannot start {jobs} threads: {e}")))?;
+    bar.finish_and_clear();
+    if let (Some(d), Some(mut w), Some(p)) = (dest, runs, runs_path) {
+        if let Some(e) = write_err {
+            return Err(Failure::io(&p, e));
+        }
+        w.flush().map_err(|e| Failure::io(&p, e))?;
+        summary
+            .write_all(d.dir, d.invocation)
+            .map_err(super::report_failure)?;
+        crate::report::render_report(d.dir, d.plots).map_err(super::report_failure)?;
+    }
+    Ok(summary)
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal or `quiet`.
+pub fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    b.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}
+
+pub fn run(cfg: RunConfig, line: &[String]) -> Result<u8, Failure> {
+    let sc = cfg.loaded.scenario();
+    let out = cfg.out.path().to_path_buf();
+    let total = cfg.seeds.count.saturating_mul(cfg.strategies.len() as u64);
+    let bar = progress_bar(total, cfg.quiet);
     let invocation = Invocation {
         command: line.join(" "),
-        jobs,
+        jobs: cfg.jobs,
         out: out.display().to_string(),
-        seed_base: a.seed_base,
-        seeds: a.seeds,
+        seed_base: cfg.seeds.base,
+        seeds: cfg.seeds.count,
     };
-    let mut summary = Summary::new(sc, &strategies);
-    write_dir_atomically(&out, |tmp| {
-        let p = tmp.join("runs.csv");
-        let mut w = create(&p)?;
-        let ioerr = |e| Failure::io(&tmp.join("runs.csv"), e);
-        files::write_runs_header(&mut w).map_err(ioerr)?;
-        let mut write_err = None;
-        let progress = |n| bar.inc(n);
-        sweep(
-            sc,
-            &strategies,
-            a.seed_base,
-            a.seeds,
-            jobs,
-            &progress,
-            &mut |s, o| {
-                if write_err.is_none()
-                    && let Err(e) = files::write_run(&mut w, &sc.name, s.kind.name(), &o.row)
-                {
-                    write_err = Some(e);
-                }
-                summary.add(s, o);
-            },
-        )
-        .map_err(|e| Failure::input(format!("error: --jobs: cannot start {jobs} threads: {e}")))?;
-        if let Some(e) = write_err {
-            return Err(ioerr(e));
-        }
-        w.flush().map_err(ioerr)?;
-        bar.finish_and_clear();
-        summary.write_all(tmp, &invocation)?;
-        crate::report::render_report(tmp, a.plots.format()).map_err(super::report_failure)?;
-        Ok(())
-    })?;
-    match a.format {
-        Format::Table => {
-            print!("{}", summary.table());
-            println!(
-                "results: {}/ (report.html, runs.csv, summary.csv, summary.json, compare.csv, *.svg)",
-                out.display()
-            );
-        }
+    let staged: Staged = cfg.out.stage()?;
+    let summary = execute(
+        sc,
+        &cfg.strategies,
+        cfg.seeds,
+        cfg.jobs,
+        &bar,
+        Some(Destination {
+            dir: staged.dir(),
+            invocation: &invocation,
+            plots: cfg.plots.format(),
+        }),
+    )?;
+    staged.commit()?;
+    match cfg.format {
+        Format::Table => emit(&format!(
+            "{}results: {}/ (report.html, runs.csv, summary.csv, summary.json, compare.csv, *.svg)\n",
+            summary.table(),
+            out.display()
+        )),
         Format::Json => {
             let p = out.join("summary.json");
             let text = std::fs::read_to_string(&p).map_err(|e| Failure::io(&p, e))?;
-            print!("{text}");
+            emit(&text)
         }
-        Format::None => {}
-    }
+        Format::None => Ok(()),
+    }?;
     Ok(0)
 }

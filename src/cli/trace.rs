@@ -1,92 +1,68 @@
 //! `deploysim trace`: one (scenario, strategy, seed), second by second.
 
-use super::args::TraceArgs;
-use super::{Failure, create, load_scenario, write_dir_atomically};
+use super::config::TraceConfig;
+use super::{Failure, create, emit};
 use crate::report::files;
-use crate::scenario::{Scenario, Strategy};
+use crate::scenario::Scenario;
 use crate::world::{self, TimelineRow, Trace, TraceEvent, UserTable};
 use std::io::Write;
-use std::path::PathBuf;
 
-/// Finds a strategy by name; `none` always exists.
-pub fn find_strategy(sc: &Scenario, name: &str, file: &str) -> Result<Strategy, Failure> {
-    if let Some(s) = sc.strategies.iter().find(|s| s.name == name) {
-        return Ok(s.clone());
-    }
-    if name == "none" {
-        return Ok(Strategy::none());
-    }
-    let known: Vec<&str> = sc
-        .strategies
-        .iter()
-        .map(|s| s.name.as_str())
-        .chain(["none"])
-        .collect();
-    Err(Failure::input(format!(
-        "error: {file}: strategy: no strategy named '{name}' (known: {})",
-        known.join(", ")
-    )))
-}
-
-pub fn trace(a: TraceArgs) -> Result<u8, Failure> {
-    let parsed = load_scenario(Some(&a.scenario))?;
-    let sc = &parsed.scenario;
-    let strategy = find_strategy(sc, &a.strategy, &a.scenario.display().to_string())?;
+pub fn trace(cfg: TraceConfig) -> Result<u8, Failure> {
+    let sc = cfg.loaded.scenario();
+    let strategy = &cfg.strategy;
     let users = UserTable::new(&sc.traffic);
-    let out = world::run(sc, &users, &strategy, a.seed, true);
+    let out = world::run(sc, &users, strategy, cfg.seed, true);
     let Some(tr) = out.trace else {
-        return Err(Failure::input("internal: trace requested but not recorded"));
+        return Err(Failure {
+            code: 101,
+            message: "internal error: the trace was requested but not recorded".into(),
+        });
     };
-    let dir = a.out.unwrap_or_else(|| {
-        PathBuf::from("results")
-            .join(&sc.name)
-            .join(format!("trace-{}-{}", strategy.name, a.seed))
-    });
-    write_dir_atomically(&dir, |tmp| {
-        let p = tmp.join("timeline.csv");
-        let mut w = create(&p)?;
-        files::write_timeline(&mut w, &tr.timeline)
-            .and_then(|_| w.flush())
-            .map_err(|e| Failure::io(&p, e))?;
-        let p = tmp.join("events.csv");
-        let mut w = create(&p)?;
-        files::write_events(&mut w, &tr.events)
-            .and_then(|_| w.flush())
-            .map_err(|e| Failure::io(&p, e))?;
-        drop(w);
-        crate::report::plots::render_trace_plot(tmp, a.plots.format())
-            .map_err(super::report_failure)?;
-        Ok(())
-    })?;
+    let dir = cfg.out.path().to_path_buf();
+    let staged = cfg.out.stage()?;
+    let tmp = staged.dir();
+    let p = tmp.join("timeline.csv");
+    let mut w = create(&p)?;
+    files::write_timeline(&mut w, &tr.timeline)
+        .and_then(|_| w.flush())
+        .map_err(|e| Failure::io(&p, e))?;
+    let p = tmp.join("events.csv");
+    let mut w = create(&p)?;
+    files::write_events(&mut w, &tr.events)
+        .and_then(|_| w.flush())
+        .map_err(|e| Failure::io(&p, e))?;
+    drop(w);
+    crate::report::plots::render_trace_plot(tmp, cfg.plots.format())
+        .map_err(super::report_failure)?;
+    staged.commit()?;
     let r = &out.row;
-    println!(
-        "{} / {} / seed {}: release {}{}; outcome {}",
+    let mut text = format!(
+        "{} / {} / seed {}: release {}{}; outcome {}\n",
         sc.name,
         strategy.name,
-        a.seed,
+        cfg.seed,
         if r.faulty { "FAULTY" } else { "healthy" },
         r.fault.map(|f| format!(" ({f})")).unwrap_or_default(),
         r.outcome.name()
     );
-    print!("{}", text_timeline(sc, &tr));
-    println!(
-        "impacted {} of {} requests since deploy ({:.2}%), downtime {} s, users affected {}",
+    text.push_str(&text_timeline(sc, &tr));
+    text.push_str(&format!(
+        "impacted {} of {} requests since deploy ({:.2}%), downtime {} s, users affected {}\n",
         r.impacted_requests,
         r.requests,
         100.0 * r.blast_radius,
         r.downtime_s,
         r.users_affected
-    );
-    println!(
-        "wrote {}/timeline.csv, events.csv and the timeline plot",
+    ));
+    text.push_str(&format!(
+        "wrote {}/timeline.csv, events.csv and the timeline plot\n",
         dir.display()
-    );
-    println!(
-        "reproduce: deploysim trace {} --strategy {} --seed {}",
-        a.scenario.display(),
-        strategy.name,
-        a.seed
-    );
+    ));
+    text.push_str(&format!(
+        "reproduce: deploysim trace {} --strategy {} --seed {}\n",
+        cfg.loaded.arg, strategy.name, cfg.seed
+    ));
+    emit(&text)?;
     Ok(0)
 }
 

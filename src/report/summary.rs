@@ -5,14 +5,12 @@
 //! so memory grows only with seeds × strategies. Statistics come from `crate::stats`.
 
 use super::files::{field, num, opt};
-use crate::cli::Failure;
 use crate::metrics::{Outcome, RunRow};
 use crate::scenario::{FaultKind, Scenario, Strategy};
 use crate::stats;
 use crate::world::RunOutput;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use hdrhistogram::Histogram;
-use std::io::Write;
 use std::path::Path;
 
 /// How one run's metric value is known.
@@ -405,15 +403,12 @@ impl<'a> Summary<'a> {
     }
 
     /// Writes `summary.csv`, `summary.json` and `compare.csv` into `dir`.
-    pub fn write_all(&self, dir: &Path, inv: &Invocation) -> Result<(), Failure> {
+    pub fn write_all(&self, dir: &Path, inv: &Invocation) -> Result<(), super::ReportError> {
         let stats = self.stats();
         let compare = self.compare();
-        let put = |name: &str, text: String| -> Result<(), Failure> {
-            let p = dir.join(name);
-            let mut w = super::super::cli::create(&p)?;
-            w.write_all(text.as_bytes())
-                .and_then(|_| w.flush())
-                .map_err(|e| Failure::io(&p, e))
+        let put = |name: &str, text: String| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|source| super::ReportError::Write { path, source })
         };
         put("summary.csv", self.summary_csv(&stats))?;
         put("compare.csv", self.compare_csv(&compare))?;
