@@ -1,6 +1,7 @@
 //! The per-run collector and the `runs.csv` row it produces.
 
 use super::loghist::{BUCKETS, LogHist};
+use crate::catalogue::{Column, Rate};
 use crate::sim::SimTime;
 use hdrhistogram::Histogram;
 
@@ -62,6 +63,57 @@ pub struct RunRow {
     /// production), and the lead time to production. `None` without a pipeline.
     pub caught_stage: Option<String>,
     pub lead_time_s: Option<f64>,
+}
+
+impl RunRow {
+    /// The value of a summarised column (`catalogue::METRICS`); `None` when it did not
+    /// happen or does not apply, and for the identity and label columns.
+    pub fn metric(&self, c: Column) -> Option<f64> {
+        let n = |x: u64| Some(x as f64);
+        match c {
+            Column::Scenario
+            | Column::Strategy
+            | Column::Seed
+            | Column::Faulty
+            | Column::Fault
+            | Column::Outcome
+            | Column::StrategyKind
+            | Column::CaughtStage => None,
+            Column::DeployDurationS => self.deploy_duration_s,
+            Column::Requests => n(self.requests),
+            Column::FailedRequests => n(self.failed_requests),
+            Column::ImpactedRequests => n(self.impacted_requests),
+            Column::ExposedRequests => n(self.exposed_requests),
+            Column::BlastRadius => Some(self.blast_radius),
+            Column::UsersAffected => n(self.users_affected),
+            Column::UserBlastRadius => Some(self.user_blast_radius),
+            Column::DowntimeS => Some(self.downtime_s),
+            Column::DegradedS => Some(self.degraded_s),
+            Column::DetectS => self.detect_s,
+            Column::DecideS => self.decide_s,
+            Column::RollbackS => self.rollback_s,
+            Column::ExposureEndS => self.exposure_end_s,
+            Column::RecoveryS => self.recovery_s,
+            Column::PeakPods => n(self.peak_pods),
+            Column::ExtraPodSeconds => Some(self.extra_pod_seconds),
+            Column::LatencyMeanMs => self.latency_mean_ms,
+            Column::LatencyP50Ms => self.latency_p50_ms,
+            Column::LatencyP99Ms => self.latency_p99_ms,
+            Column::FalseRollback => Some(self.false_rollback as u8 as f64),
+            Column::LeadTimeS => self.lead_time_s,
+        }
+    }
+
+    /// Whether this run counts towards a summary rate.
+    pub fn rate(&self, r: Rate) -> bool {
+        match r {
+            Rate::Outage => self.downtime_s > 0.0,
+            Rate::Rollback => self.decide_s.is_some(),
+            Rate::FalseRollback => self.false_rollback,
+            Rate::Exposed => self.exposed_requests > 0,
+            Rate::Completed => self.outcome == Outcome::Completed,
+        }
+    }
 }
 
 /// Controller-side facts the collector cannot see, passed in at the horizon.

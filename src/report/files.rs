@@ -3,42 +3,10 @@
 //! Formatting is deterministic (no locale, no time stamps): the same rows give the same
 //! bytes. Empty cells mean "does not apply" or "did not happen by the horizon".
 
+use crate::catalogue::Column;
 use crate::metrics::RunRow;
 use crate::world::{TimelineRow, TraceEvent};
 use std::io::{self, Write};
-
-pub const RUNS_COLUMNS: [&str; 30] = [
-    "scenario",
-    "strategy",
-    "seed",
-    "faulty",
-    "fault",
-    "outcome",
-    "deploy_duration_s",
-    "requests",
-    "failed_requests",
-    "impacted_requests",
-    "exposed_requests",
-    "blast_radius",
-    "users_affected",
-    "user_blast_radius",
-    "downtime_s",
-    "degraded_s",
-    "detect_s",
-    "decide_s",
-    "rollback_s",
-    "exposure_end_s",
-    "recovery_s",
-    "peak_pods",
-    "extra_pod_seconds",
-    "latency_mean_ms",
-    "latency_p50_ms",
-    "latency_p99_ms",
-    "false_rollback",
-    "strategy_kind",
-    "caught_stage",
-    "lead_time_s",
-];
 
 /// A number as written in every output file: integers without a fraction, others
 /// with at most six decimals and no trailing zeros.
@@ -77,44 +45,31 @@ pub fn field(s: &str) -> String {
 }
 
 pub fn write_runs_header(w: &mut impl Write) -> io::Result<()> {
-    writeln!(w, "{}", RUNS_COLUMNS.join(","))
+    let names: Vec<&str> = Column::ALL.iter().map(|c| c.name()).collect();
+    writeln!(w, "{}", names.join(","))
 }
 
+/// One `runs.csv` row, its cells in `Column::ALL` order.
 pub fn write_run(w: &mut impl Write, scenario: &str, kind: &str, r: &RunRow) -> io::Result<()> {
-    writeln!(
-        w,
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-        field(scenario),
-        field(&r.strategy),
-        r.seed,
-        r.faulty,
-        r.fault.unwrap_or(""),
-        r.outcome.name(),
-        opt(r.deploy_duration_s),
-        r.requests,
-        r.failed_requests,
-        r.impacted_requests,
-        r.exposed_requests,
-        num(r.blast_radius),
-        r.users_affected,
-        num(r.user_blast_radius),
-        num(r.downtime_s),
-        num(r.degraded_s),
-        opt(r.detect_s),
-        opt(r.decide_s),
-        opt(r.rollback_s),
-        opt(r.exposure_end_s),
-        opt(r.recovery_s),
-        r.peak_pods,
-        num(r.extra_pod_seconds),
-        opt(r.latency_mean_ms),
-        opt(r.latency_p50_ms),
-        opt(r.latency_p99_ms),
-        r.false_rollback,
-        kind,
-        field(r.caught_stage.as_deref().unwrap_or("")),
-        opt(r.lead_time_s),
-    )
+    for (i, c) in Column::ALL.into_iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        match c {
+            Column::Scenario => write!(w, "{}", field(scenario))?,
+            Column::Strategy => write!(w, "{}", field(&r.strategy))?,
+            Column::Seed => write!(w, "{}", r.seed)?,
+            Column::Faulty => write!(w, "{}", r.faulty)?,
+            Column::Fault => write!(w, "{}", r.fault.unwrap_or(""))?,
+            Column::Outcome => write!(w, "{}", r.outcome.name())?,
+            Column::StrategyKind => write!(w, "{kind}")?,
+            Column::CaughtStage => write!(w, "{}", field(r.caught_stage.as_deref().unwrap_or("")))?,
+            Column::FalseRollback => write!(w, "{}", r.false_rollback)?,
+            // Every other column is a number (or empty when it did not happen).
+            c => write!(w, "{}", opt(r.metric(c)))?,
+        }
+    }
+    writeln!(w)
 }
 
 pub fn write_timeline(w: &mut impl Write, rows: &[TimelineRow]) -> io::Result<()> {

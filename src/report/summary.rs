@@ -5,7 +5,8 @@
 //! so memory grows only with seeds × strategies. Statistics come from `crate::stats`.
 
 use super::files::{field, num, opt};
-use crate::metrics::{Outcome, RunRow};
+use crate::catalogue::{COMPARED, Censoring, Column, METRICS, N_METRICS, Rate, metric_index};
+use crate::metrics::RunRow;
 use crate::scenario::{FaultKind, Scenario, Strategy};
 use crate::stats;
 use crate::world::RunOutput;
@@ -23,80 +24,21 @@ pub enum Val {
     NotApplicable,
 }
 
-/// The numeric `runs.csv` metrics summarised, and whether lower is better.
-pub const METRICS: [(&str, bool); 22] = [
-    ("deploy_duration_s", true),
-    ("requests", false),
-    ("failed_requests", true),
-    ("impacted_requests", true),
-    ("exposed_requests", true),
-    ("blast_radius", true),
-    ("users_affected", true),
-    ("user_blast_radius", true),
-    ("downtime_s", true),
-    ("degraded_s", true),
-    ("detect_s", true),
-    ("decide_s", true),
-    ("rollback_s", true),
-    ("exposure_end_s", true),
-    ("recovery_s", true),
-    ("peak_pods", true),
-    ("extra_pod_seconds", true),
-    ("latency_mean_ms", true),
-    ("latency_p50_ms", true),
-    ("latency_p99_ms", true),
-    ("false_rollback", true),
-    ("lead_time_s", true),
-];
-
-pub const RATES: [&str; 5] = [
-    "p_outage",
-    "p_rollback",
-    "p_false_rollback",
-    "p_exposed",
-    "p_completed",
-];
-
-/// Metrics that are times which may not happen by the horizon (right-censored).
-pub fn is_time_metric(m: &str) -> bool {
-    matches!(
-        m,
-        "deploy_duration_s" | "detect_s" | "decide_s" | "rollback_s" | "recovery_s"
-    )
-}
-
-fn values(r: &RunRow, cap: f64) -> [Val; 22] {
-    let o = |x: f64| Val::Obs(x);
-    let cens = |x: Option<f64>| x.map_or(Val::Censored(cap), Val::Obs);
-    let na = |x: Option<f64>| x.map_or(Val::NotApplicable, Val::Obs);
-    [
-        cens(r.deploy_duration_s),
-        o(r.requests as f64),
-        o(r.failed_requests as f64),
-        o(r.impacted_requests as f64),
-        o(r.exposed_requests as f64),
-        o(r.blast_radius),
-        o(r.users_affected as f64),
-        o(r.user_blast_radius),
-        o(r.downtime_s),
-        o(r.degraded_s),
-        cens(r.detect_s),
-        cens(r.decide_s),
-        match (r.decide_s, r.rollback_s) {
-            (None, _) => Val::NotApplicable,
-            (Some(d), None) => Val::Censored(cap - d),
-            (Some(_), Some(x)) => Val::Obs(x),
-        },
-        na(r.exposure_end_s),
-        cens(r.recovery_s),
-        o(r.peak_pods as f64),
-        o(r.extra_pod_seconds),
-        na(r.latency_mean_ms),
-        na(r.latency_p50_ms),
-        na(r.latency_p99_ms),
-        o(r.false_rollback as u8 as f64),
-        na(r.lead_time_s),
-    ]
+/// One run's summarised values, in `METRICS` order; how a missing value counts comes
+/// from the column's `Censoring`.
+fn values(r: &RunRow, cap: f64) -> [Val; N_METRICS] {
+    METRICS.map(|c| {
+        let x = r.metric(c);
+        match c.metric().map_or(Censoring::Optional, |d| d.censoring) {
+            Censoring::Never | Censoring::Optional => x.map_or(Val::NotApplicable, Val::Obs),
+            Censoring::AtHorizon => x.map_or(Val::Censored(cap), Val::Obs),
+            Censoring::FromDecision => match (r.decide_s, x) {
+                (None, _) => Val::NotApplicable,
+                (Some(d), None) => Val::Censored(cap - d),
+                (Some(_), Some(x)) => Val::Obs(x),
+            },
+        }
+    })
 }
 
 /// The per-run record kept for the summary.
@@ -104,8 +46,8 @@ struct Rec {
     seed: u64,
     faulty: bool,
     fault: Option<&'static str>,
-    vals: [Val; 22],
-    rates: [bool; 5],
+    vals: [Val; N_METRICS],
+    rates: [bool; Rate::ALL.len()],
     /// Pipeline stage that caught the release (index into `scenario.pipeline`).
     caught: Option<usize>,
 }
@@ -164,17 +106,6 @@ pub struct Summary<'a> {
     per: Vec<PerStrategy>,
 }
 
-const COMPARE_METRICS: [&str; 8] = [
-    "blast_radius",
-    "impacted_requests",
-    "users_affected",
-    "downtime_s",
-    "degraded_s",
-    "exposure_end_s",
-    "deploy_duration_s",
-    "extra_pod_seconds",
-];
-
 fn new_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 7_200_000_000, 2).expect("static bounds are valid")
 }
@@ -213,13 +144,7 @@ impl<'a> Summary<'a> {
                 .caught_stage
                 .as_ref()
                 .and_then(|c| self.sc.pipeline.iter().position(|st| &st.name == c)),
-            rates: [
-                r.downtime_s > 0.0,
-                r.decide_s.is_some(),
-                r.false_rollback,
-                r.exposed_requests > 0,
-                r.outcome == Outcome::Completed,
-            ],
+            rates: Rate::ALL.map(|rate| r.rate(rate)),
         });
     }
 
@@ -264,13 +189,13 @@ impl<'a> Summary<'a> {
                     .iter()
                     .filter(|r| Self::in_subset(r, &subset))
                     .collect();
-                for (mi, (metric, _)) in METRICS.iter().enumerate() {
+                for (mi, metric) in METRICS.iter().enumerate() {
                     let col: Vec<Val> = recs.iter().map(|r| r.vals[mi]).collect();
                     for row in column_stats(&col) {
                         rows.push(StatRow {
                             strategy: p.name.clone(),
                             subset: subset.clone(),
-                            metric: metric.to_string(),
+                            metric: metric.name().to_string(),
                             ..row
                         });
                     }
@@ -329,26 +254,25 @@ impl<'a> Summary<'a> {
                         "escaped-defect rate: faulty releases that reached production",
                     );
                 }
-                for (ri, rate) in RATES.iter().enumerate() {
-                    let pool: Vec<&&Rec> = recs.iter().filter(|r| ri != 2 || !r.faulty).collect();
+                for (ri, rate) in Rate::ALL.iter().enumerate() {
+                    let pool: Vec<&&Rec> = recs
+                        .iter()
+                        .filter(|r| !rate.among_healthy() || !r.faulty)
+                        .collect();
                     let n = pool.len() as u64;
                     let k = pool.iter().filter(|r| r.rates[ri]).count() as u64;
                     let iv = stats::wilson(k, n, 0.95);
                     rows.push(StatRow {
                         strategy: p.name.clone(),
                         subset: subset.clone(),
-                        metric: rate.to_string(),
+                        metric: rate.name().to_string(),
                         stat: "rate",
                         n,
                         n_censored: 0,
                         estimate: iv.estimate,
                         ci_low: iv.low,
                         ci_high: iv.high,
-                        note: if ri == 2 {
-                            "among healthy releases"
-                        } else {
-                            ""
-                        },
+                        note: rate.note(),
                     });
                 }
             }
@@ -364,11 +288,12 @@ impl<'a> Summary<'a> {
         };
         for p in self.per.iter().skip(1) {
             for subset in ["all", "faulty"] {
-                for metric in COMPARE_METRICS {
-                    let Some(mi) = METRICS.iter().position(|(m, _)| *m == metric) else {
+                for column in COMPARED {
+                    let (Some(mi), Some(def)) = (metric_index(column), column.metric()) else {
                         continue;
                     };
-                    let lower_better = METRICS[mi].1;
+                    let lower_better = def.lower_is_better;
+                    let metric = column.name();
                     let pick = |recs: &Vec<Rec>| -> Vec<Option<f64>> {
                         recs.iter()
                             .filter(|r| Self::in_subset(r, subset))
@@ -607,14 +532,12 @@ impl<'a> Summary<'a> {
         }) else {
             return String::new();
         };
-        let bi = METRICS
-            .iter()
-            .position(|(m, _)| *m == "blast_radius")
-            .unwrap_or(5);
-        let ci = METRICS
-            .iter()
-            .position(|(m, _)| *m == "extra_pod_seconds")
-            .unwrap_or(16);
+        let (Some(bi), Some(ci)) = (
+            metric_index(Column::BlastRadius),
+            metric_index(Column::ExtraPodSeconds),
+        ) else {
+            return String::new();
+        };
         let col = |p: &PerStrategy, i: usize| -> Vec<Option<f64>> {
             p.recs
                 .iter()
@@ -689,17 +612,4 @@ fn column_stats(col: &[Val]) -> Vec<StatRow> {
             note: r.note.map_or("", |n| n.as_str()),
         })
         .collect()
-}
-
-#[cfg(test)]
-mod expect_names {
-    use super::*;
-
-    /// `[[expect]]` validation accepts exactly the names the summary computes.
-    #[test]
-    fn scenario_lists_match_the_summary() {
-        let metrics: Vec<&str> = METRICS.iter().map(|(m, _)| *m).collect();
-        assert_eq!(metrics, crate::scenario::EXPECT_METRICS.to_vec());
-        assert_eq!(RATES.to_vec(), crate::scenario::EXPECT_RATES.to_vec());
-    }
 }

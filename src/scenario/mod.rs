@@ -19,7 +19,7 @@ use std::path::Path;
 
 pub use error::{Position, ScenarioError};
 pub use model::*;
-pub use validate::{EXPECT_METRICS, EXPECT_RATES, EXPECT_STATS};
+pub use validate::EXPECT_STATS;
 
 /// The embedded default scenario: what `deploysim example` prints and `run` uses
 /// without a scenario argument.

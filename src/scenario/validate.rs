@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
+use crate::catalogue::{Column, METRICS, Rate};
 use crate::scenario::defaults as d;
 use crate::scenario::error::ScenarioError;
 use crate::scenario::horizon;
@@ -20,44 +21,6 @@ type R<T> = Result<T, ScenarioError>;
 
 /// The statistics an `[[expect]]` may gate on.
 pub const EXPECT_STATS: [&str; 7] = ["mean", "p50", "p95", "p99", "max", "rate", "pooled"];
-
-/// The `runs.csv` metrics an `[[expect]]` may gate with `mean`, `p50`, `p95`, `p99`
-/// or `max` (the summary computes exactly these; a test in `report::summary` keeps the
-/// two lists equal).
-pub const EXPECT_METRICS: [&str; 22] = [
-    "deploy_duration_s",
-    "requests",
-    "failed_requests",
-    "impacted_requests",
-    "exposed_requests",
-    "blast_radius",
-    "users_affected",
-    "user_blast_radius",
-    "downtime_s",
-    "degraded_s",
-    "detect_s",
-    "decide_s",
-    "rollback_s",
-    "exposure_end_s",
-    "recovery_s",
-    "peak_pods",
-    "extra_pod_seconds",
-    "latency_mean_ms",
-    "latency_p50_ms",
-    "latency_p99_ms",
-    "false_rollback",
-    "lead_time_s",
-];
-
-/// The summary rates an `[[expect]]` may gate with `stat = "rate"`; with a pipeline
-/// also `p_escaped` and `p_caught:<stage>`.
-pub const EXPECT_RATES: [&str; 5] = [
-    "p_outage",
-    "p_rollback",
-    "p_false_rollback",
-    "p_exposed",
-    "p_completed",
-];
 
 struct Ctx<'a> {
     file: &'a str,
@@ -940,15 +903,15 @@ fn expect(
             ),
         ));
     }
-    let is_rate = EXPECT_RATES.contains(&metric.as_str())
+    let is_rate = Rate::named(&metric).is_some()
         || (!pipeline.is_empty()
             && (metric == "p_escaped"
                 || metric
                     .strip_prefix("p_caught:")
                     .is_some_and(|st| pipeline.iter().any(|p| p.name == st))));
-    let is_metric = EXPECT_METRICS.contains(&metric.as_str());
+    let is_metric = Column::named(&metric).is_some_and(|c| c.metric().is_some());
     if !is_rate && !is_metric {
-        let mut rates: Vec<String> = EXPECT_RATES.iter().map(|r| r.to_string()).collect();
+        let mut rates: Vec<String> = Rate::ALL.iter().map(|r| r.name().to_string()).collect();
         if !pipeline.is_empty() {
             rates.push("p_escaped".into());
             rates.extend(pipeline.iter().map(|p| format!("p_caught:{}", p.name)));
@@ -958,7 +921,7 @@ fn expect(
             span(&e.metric),
             format!(
                 "unknown metric \"{metric}\" (expected a runs.csv metric: {}; or a rate: {})",
-                EXPECT_METRICS.join(", "),
+                METRICS.map(|c| c.name()).join(", "),
                 rates.join(", ")
             ),
         ));
