@@ -246,15 +246,18 @@ pub enum Rate {
     FalseRollback,
     Exposed,
     Completed,
+    /// The alert rule or an analysis fired on a healthy release.
+    FalseAlarm,
 }
 
 impl Rate {
-    pub const ALL: [Rate; 5] = [
+    pub const ALL: [Rate; 6] = [
         Rate::Outage,
         Rate::Rollback,
         Rate::FalseRollback,
         Rate::Exposed,
         Rate::Completed,
+        Rate::FalseAlarm,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -264,13 +267,14 @@ impl Rate {
             Rate::FalseRollback => "p_false_rollback",
             Rate::Exposed => "p_exposed",
             Rate::Completed => "p_completed",
+            Rate::FalseAlarm => "p_false_alarm",
         }
     }
 
     /// Whether the rate is taken among healthy releases only (else among all runs of
     /// the subset).
     pub const fn among_healthy(self) -> bool {
-        matches!(self, Rate::FalseRollback)
+        matches!(self, Rate::FalseRollback | Rate::FalseAlarm)
     }
 
     /// The note `summary.csv` carries for it.

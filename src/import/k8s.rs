@@ -370,12 +370,27 @@ fn pod_spec(pod: &mut Obj, ctx: &mut Ctx, out: &mut Vec<Setting>) -> Result<(), 
             ctx.warn(&p, "not modeled (only the readiness probe is)");
         }
     }
+    let mut has_pre_stop = false;
     if let Some((lifecycle, lpath)) = c.get("lifecycle") {
         let mut lifecycle = Node::new(lifecycle, &lpath).obj(ctx)?;
         if let Some((pre_stop, ppath)) = lifecycle.get("preStop") {
+            has_pre_stop = true;
             pre_stop_sleep(Node::new(pre_stop, &ppath), ctx, out)?;
         }
         lifecycle.finish(ctx);
+    }
+    if !has_pre_stop {
+        // Without a preStop hook the container is signalled as soon as the pod starts
+        // terminating, so the embedded default's preStop sleep must not carry over.
+        out.push(Setting::new(
+            "service",
+            "pre_stop",
+            SimTime::ZERO.to_string(),
+            format!(
+                "Kubernetes default (no {}.lifecycle.preStop in {})",
+                cpath, ctx.file
+            ),
+        ));
     }
     c.finish(ctx);
     Ok(())

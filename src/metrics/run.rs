@@ -112,6 +112,7 @@ impl RunRow {
             Rate::FalseRollback => self.false_rollback,
             Rate::Exposed => self.exposed_requests > 0,
             Rate::Completed => self.outcome == Outcome::Completed,
+            Rate::FalseAlarm => !self.faulty && self.detect_s.is_some(),
         }
     }
 }

@@ -509,6 +509,8 @@ impl<'a> Summary<'a> {
             "rollback s\np50",
             "deploy s\np50",
             "extra pod·s\nmean",
+            "false alarm\nhealthy",
+            "false rollback\nhealthy",
         ]);
         let pct = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.2}%", 100.0 * v));
         let fx = |x: Option<f64>, d: usize| x.map_or("–".to_string(), |v| format!("{v:.d$}"));
@@ -536,6 +538,10 @@ impl<'a> Summary<'a> {
                 Cell::new(fx(est(g("all", "deploy_duration_s", "p50")), 0))
                     .set_alignment(CellAlignment::Right),
                 Cell::new(fx(est(g("all", "extra_pod_seconds", "mean")), 0))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(pct(est(g("all", "p_false_alarm", "rate"))))
+                    .set_alignment(CellAlignment::Right),
+                Cell::new(pct(est(g("all", "p_false_rollback", "rate"))))
                     .set_alignment(CellAlignment::Right),
             ]);
         }

@@ -64,6 +64,10 @@ static BUNDLED: &[(&str, &str)] = &[
         include_str!("../../scenarios/mixed-version-rolling.toml"),
     ),
     (
+        "no-prestop",
+        include_str!("../../scenarios/no-prestop.toml"),
+    ),
+    (
         "node-failures",
         include_str!("../../scenarios/node-failures.toml"),
     ),

@@ -47,14 +47,17 @@ fn recreate_gap_is_termination_pull_startup_probe_and_lag() {
         .clone();
     let users = UserTable::new(&sc.traffic);
     let out = world::run(&sc, &users, &recreate, 5, true);
-    // Derivation (default.toml: pre_stop 0s, endpoint_lag 1s, probe period 5s,
-    // initial_delay 0s, success_threshold 1): at t0 = 60 s the old pods stop accepting
-    // and exit once their in-flight requests finish (well under a second); the new pods
-    // are created then, pull for 5 s (container starts ≈ 65.0 s), probe at 65.0 + 5k s
-    // and are up at 65.0 + 18 = 83.0 s, so the first passing probe is at 85.0 s
-    // (2 s of probe alignment) and the balancer sees them 1 s later, at ≈ 86.0 s.
-    // Every second from 60 to 85 has (almost) no successful request: 26 s down.
-    let gap_s = 0.0 + 5.0 + 18.0 + 2.0 + 1.0;
+    // Derivation (default.toml: pre_stop 3s, endpoint_lag 1s, probe period 5s,
+    // initial_delay 0s, success_threshold 1): at t0 = 60 s every old pod starts
+    // terminating; the balancer drops them at 61 s (until then they still accept, so
+    // second 60 is served), they stop accepting at 63 s (pre_stop) and exit once their
+    // in-flight requests finish (well under a second). The new pods are created then,
+    // pull for 5 s (container starts ≈ 68.0 s), probe at 68.0 + 5k s and are up at
+    // 68.0 + 18 = 86.0 s, so the first passing probe is at 88.0 s (2 s of probe
+    // alignment) and the balancer sees them 1 s later, at ≈ 89.0 s. Every second from
+    // 61 to 88 has (almost) no successful request: pre_stop + pull + startup + probe
+    // alignment + lag − the lag at the start = 3 + 5 + 18 + 2 + 1 − 1 = 28 s down.
+    let gap_s = 3.0 + 5.0 + 18.0 + 2.0 + 1.0 - 1.0;
     assert_eq!(
         out.row.downtime_s, gap_s,
         "downtime {} s, expected {gap_s} s",

@@ -151,3 +151,58 @@ fn every_scenario_runs_end_to_end() {
         }
     }
 }
+
+/// The no-prestop lesson (issue 13, item 9): without a preStop sleep every replaced
+/// pod drops what the balancer sends it during `endpoint_lag`; with one longer than
+/// the lag it drops nothing, and the alert stays quiet on healthy releases.
+#[test]
+fn without_prestop_each_replaced_pod_drops_its_endpoint_lag_of_traffic() {
+    let text = deploysim::scenario::bundled()
+        .iter()
+        .find(|(n, _)| *n == "no-prestop")
+        .expect("bundled")
+        .1;
+    let with_prestop = text.replacen("\npre_stop = \"0s\"", "\npre_stop = \"3s\"", 1);
+    assert_ne!(text, with_prestop);
+    let seeds = 40u64;
+    // (mean extra failed requests of rolling over none, share of healthy rolling runs
+    // whose alert fired)
+    let measure = |t: &str| {
+        let sc = crate::parse(t);
+        let users = deploysim::world::UserTable::new(&sc.traffic);
+        let by_name = |n: &str| {
+            sc.strategies
+                .iter()
+                .find(|s| s.name == n)
+                .expect("strategy")
+                .clone()
+        };
+        let (rolling, none) = (by_name("rolling"), by_name("none"));
+        let (mut extra, mut alarms) = (0.0, 0u64);
+        for seed in 0..seeds {
+            let r = deploysim::world::run(&sc, &users, &rolling, seed, false).row;
+            let n = deploysim::world::run(&sc, &users, &none, seed, false).row;
+            assert!(!r.faulty, "every release of the lesson is healthy");
+            extra += r.failed_requests as f64 - n.failed_requests as f64;
+            alarms += r.detect_s.is_some() as u64;
+        }
+        (extra / seeds as f64, alarms as f64 / seeds as f64)
+    };
+    // Derivation: 200 req/s over the pods in the balancer; 20 old pods are replaced,
+    // each receiving traffic for endpoint_lag = 1 s after it stopped accepting. With
+    // maxSurge = maxUnavailable = 5 the balancer holds between 15 (only the available
+    // old pods) and 25 pods, so each replaced pod drops between 200/25 and 200/15
+    // requests: 20 × [8, 13.3] = [160, 267] extra failures per rollout.
+    let (extra, alarm) = measure(text);
+    assert!((160.0..=267.0).contains(&extra), "extra failures {extra}");
+    // 2% of a 30 s window at 200 req/s is 120 failures; the rollout's drops come in
+    // bursts of up to 5 pods, and the alert fires on most healthy rollouts.
+    assert!(alarm > 0.5, "false-alarm share {alarm}");
+    // With pre_stop 3 s > lag the pod still accepts while the balancer sends to it:
+    // no drops, only baseline errors (0.1%, the same requests by common random
+    // numbers, so the difference is routing noise of a few requests), and a window
+    // of ~6,000 requests at 0.1% never reaches 120 errors.
+    let (extra, alarm) = measure(&with_prestop);
+    assert!(extra.abs() < 10.0, "extra failures with preStop {extra}");
+    assert_eq!(alarm, 0.0);
+}
