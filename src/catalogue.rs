@@ -64,6 +64,8 @@ pub struct MetricDef {
     pub unit: &'static str,
     pub lower_is_better: bool,
     pub censoring: Censoring,
+    /// Quantiles mean something (not for a yes/no value, whose mean is its rate).
+    pub quantiles: bool,
 }
 
 const fn m(unit: &'static str, censoring: Censoring) -> Option<MetricDef> {
@@ -71,6 +73,7 @@ const fn m(unit: &'static str, censoring: Censoring) -> Option<MetricDef> {
         unit,
         lower_is_better: true,
         censoring,
+        quantiles: true,
     })
 }
 
@@ -160,6 +163,7 @@ impl Column {
                 unit: "requests",
                 lower_is_better: false,
                 censoring: Never,
+                quantiles: true,
             }),
             Column::FailedRequests => m("requests", Never),
             Column::ImpactedRequests => m("requests", Never),
@@ -179,7 +183,12 @@ impl Column {
             Column::LatencyMeanMs => m("ms", Optional),
             Column::LatencyP50Ms => m("ms", Optional),
             Column::LatencyP99Ms => m("ms", Optional),
-            Column::FalseRollback => m("run", Never),
+            Column::FalseRollback => Some(MetricDef {
+                unit: "run",
+                lower_is_better: true,
+                censoring: Never,
+                quantiles: false,
+            }),
             Column::LeadTimeS => m("s", Optional),
         }
     }

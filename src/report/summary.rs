@@ -227,7 +227,12 @@ impl<'a> Summary<'a> {
                     .collect();
                 for (mi, metric) in METRICS.iter().enumerate() {
                     let col: Vec<Val> = recs.iter().map(|r| r.vals[mi]).collect();
-                    for row in column_stats(&col) {
+                    let quantiles = metric.metric().is_some_and(|d| d.quantiles);
+                    // No row for a statistic of no run, nor quantiles of a yes/no value.
+                    for row in column_stats(&col)
+                        .into_iter()
+                        .filter(|r| r.n > 0 && (quantiles || r.stat == "mean"))
+                    {
                         rows.push(StatRow {
                             strategy: p.name.clone(),
                             subset: subset.clone(),
@@ -241,7 +246,9 @@ impl<'a> Summary<'a> {
                     "faulty" => Some(&p.hist[1]),
                     "healthy" => Some(&p.hist[2]),
                     _ => None,
-                } {
+                }
+                .filter(|h| h.len() > 0)
+                {
                     let n = h.len();
                     rows.push(StatRow {
                         strategy: p.name.clone(),
@@ -250,7 +257,7 @@ impl<'a> Summary<'a> {
                         stat: "pooled",
                         n,
                         n_censored: 0,
-                        estimate: (n > 0).then(|| h.value_at_quantile(0.99) as f64 / 1e3),
+                        estimate: Some(h.value_at_quantile(0.99) as f64 / 1e3),
                         ci_low: None,
                         ci_high: None,
                         note: "p99 of all successful requests pooled over runs (merged histograms)",
@@ -296,6 +303,9 @@ impl<'a> Summary<'a> {
                         .filter(|r| !rate.among_healthy() || !r.faulty)
                         .collect();
                     let n = pool.len() as u64;
+                    if n == 0 {
+                        continue;
+                    }
                     let k = pool.iter().filter(|r| r.rates[ri]).count() as u64;
                     let iv = stats::wilson(k, n, 0.95);
                     rows.push(StatRow {
@@ -316,13 +326,25 @@ impl<'a> Summary<'a> {
         rows
     }
 
-    /// Paired comparisons of every strategy with the first one.
+    /// Paired comparisons of every strategy with the first one (DESIGN §6) and, when
+    /// the verdict's best strategy is another one, of every strategy with it too, so
+    /// that every claim of the verdict is backed by a row of `compare.csv`.
     pub fn compare(&self) -> Vec<CompareRow> {
+        let mut rows = self.compare_against(0);
+        if let Some(best) = self.best_index()
+            && best != 0
+        {
+            rows.extend(self.compare_against(best));
+        }
+        rows
+    }
+
+    fn compare_against(&self, base_index: usize) -> Vec<CompareRow> {
         let mut rows = Vec::new();
-        let Some(base) = self.per.first() else {
+        let Some(base) = self.per.get(base_index) else {
             return rows;
         };
-        for p in self.per.iter().skip(1) {
+        for p in self.per.iter().filter(|p| p.name != base.name) {
             for subset in ["all", "faulty"] {
                 for column in COMPARED {
                     let (Some(mi), Some(def)) = (metric_index(column), column.metric()) else {
@@ -468,6 +490,21 @@ impl<'a> Summary<'a> {
                 "95% intervals: Student t for means, Wilson for rates, distribution-free order statistics for quantiles; max has none.".to_string(),
                 "compare.csv pairs each strategy with the first listed one by seed (strategy minus baseline), over seeds where both values are observed.".to_string(),
             ],
+            "verdict": self.verdict().map(|v| {
+                let standing = |t: &Standing| json!({
+                    "strategy": t.name, "n_pairs": t.n_pairs,
+                    "mean_diff": f(t.diff.estimate), "ci_low": f(t.diff.low), "ci_high": f(t.diff.high),
+                    "extra_pod_seconds_diff": f(t.extra_pod_seconds_diff),
+                    "deploy_duration_s_diff": f(t.deploy_duration_diff),
+                });
+                json!({
+                    "objective": v.objective, "stat": "mean", "subset": "all", "level": stats::LEVEL,
+                    "best": v.best, "best_mean": f(v.best_mean),
+                    "indistinguishable": v.tied.iter().map(standing).collect::<Vec<_>>(),
+                    "worse": v.worse.iter().map(standing).collect::<Vec<_>>(),
+                    "note": "differences are strategy minus best, paired by seed; a strategy whose 95% interval includes zero cannot be told apart from the best (the same rows are in compare.csv with baseline = best)",
+                })
+            }),
             "invocation": { "command": inv.command, "jobs": inv.jobs, "out": inv.out },
             "summary": stat_rows,
             "compare": cmp_rows,
@@ -498,52 +535,26 @@ impl<'a> Summary<'a> {
         let mut t = Table::new();
         t.load_style(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic);
-        t.set_header(vec![
-            "strategy",
-            "P(outage)",
-            "downtime s\nmean",
-            "blast radius\nmean",
-            "blast radius\np95",
-            "users hit\nmean",
-            "detect s\np50 faulty",
-            "rollback s\np50",
-            "deploy s\np50",
-            "extra pod·s\nmean",
-            "false alarm\nhealthy",
-            "false rollback\nhealthy",
-        ]);
-        let pct = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.2}%", 100.0 * v));
-        let fx = |x: Option<f64>, d: usize| x.map_or("–".to_string(), |v| format!("{v:.d$}"));
+        t.set_header(
+            std::iter::once("strategy".to_string())
+                .chain(TABLE.iter().map(|c| c.header.to_string()))
+                .collect::<Vec<_>>(),
+        );
         for p in &self.per {
-            let g = |subset: &str, metric: &str, stat: &str| {
-                self.get(&rows, &p.name, subset, metric, stat)
-            };
-            let est = |r: Option<StatRow>| r.and_then(|r| r.estimate);
-            t.add_row(vec![
-                Cell::new(&p.name),
-                Cell::new(pct(est(g("all", "p_outage", "rate"))))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(fx(est(g("all", "downtime_s", "mean")), 1))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(pct(est(g("all", "blast_radius", "mean"))))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(pct(est(g("all", "blast_radius", "p95"))))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(fx(est(g("all", "users_affected", "mean")), 0))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(fx(est(g("faulty", "detect_s", "p50")), 0))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(fx(est(g("all", "rollback_s", "p50")), 0))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(fx(est(g("all", "deploy_duration_s", "p50")), 0))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(fx(est(g("all", "extra_pod_seconds", "mean")), 0))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(pct(est(g("all", "p_false_alarm", "rate"))))
-                    .set_alignment(CellAlignment::Right),
-                Cell::new(pct(est(g("all", "p_false_rollback", "rate"))))
-                    .set_alignment(CellAlignment::Right),
-            ]);
+            let mut cells = vec![Cell::new(&p.name)];
+            for c in &TABLE {
+                let r = self.get(&rows, &p.name, c.subset, c.metric, c.stat);
+                let mut text = match (c.format, r.as_ref().and_then(|r| r.estimate)) {
+                    (_, None) => "–".to_string(),
+                    (Format::Percent, Some(v)) => format!("{:.2}%", 100.0 * v),
+                    (Format::Fixed(d), Some(v)) => format!("{v:.d$}"),
+                };
+                if c.show_n {
+                    text.push_str(&format!(" (n={})", r.map_or(0, |r| r.n)));
+                }
+                cells.push(Cell::new(text).set_alignment(CellAlignment::Right));
+            }
+            t.add_row(cells);
         }
         let n = self.per.first().map_or(0, |p| p.recs.len());
         let faulty = self
@@ -557,61 +568,325 @@ impl<'a> Summary<'a> {
             faulty,
             self.per.len()
         );
-        s.push_str(&self.verdict(&rows));
+        s.push_str(&format!(
+            "Columns are over all {n} runs of a strategy, except: `faulty` over the {faulty} faulty releases,\n\
+             `healthy` over the {} healthy ones. detect and decide count a run without them as later than\n\
+             the horizon (– when the median is); rollback is over the runs that decided a rollback (n shown),\n\
+             from the decision until the old version serves all traffic; deploy counts a deploy that never\n\
+             completed as later than the horizon.\n",
+            n - faulty
+        ));
+        s.push_str(&self.verdict_text());
         s
     }
 
-    /// Which deploying strategy has the lowest mean blast radius, with paired intervals.
-    fn verdict(&self, rows: &[StatRow]) -> String {
-        let candidates: Vec<&PerStrategy> = self.per.iter().filter(|p| p.kind != "none").collect();
-        let mean_of = |name: &str, metric: &str| {
-            self.get(rows, name, "all", metric, "mean")
-                .and_then(|r| r.estimate)
-                .unwrap_or(f64::INFINITY)
+    /// The deploying strategy (not `none`) with the lowest mean blast radius.
+    fn best_index(&self) -> Option<usize> {
+        let bi = metric_index(Column::BlastRadius)?;
+        let mean = |p: &PerStrategy| {
+            let xs: Vec<f64> = p
+                .recs
+                .iter()
+                .filter_map(|r| match r.vals[bi] {
+                    Val::Obs(x) => Some(x),
+                    _ => None,
+                })
+                .collect();
+            if xs.is_empty() {
+                f64::INFINITY
+            } else {
+                xs.iter().sum::<f64>() / xs.len() as f64
+            }
         };
-        let Some(best) = candidates.iter().min_by(|a, b| {
-            mean_of(&a.name, "blast_radius").total_cmp(&mean_of(&b.name, "blast_radius"))
-        }) else {
-            return String::new();
-        };
-        let (Some(bi), Some(ci)) = (
-            metric_index(Column::BlastRadius),
-            metric_index(Column::ExtraPodSeconds),
-        ) else {
-            return String::new();
-        };
-        let col = |p: &PerStrategy, i: usize| -> Vec<Option<f64>> {
+        self.per
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.kind != "none")
+            .min_by(|(_, a), (_, b)| mean(a).total_cmp(&mean(b)))
+            .map(|(i, _)| i)
+    }
+
+    /// The verdict on the objective (mean blast radius): the best strategy, those whose
+    /// paired 95% interval against it includes zero (a tie), and those it beats.
+    pub fn verdict(&self) -> Option<Verdict> {
+        let best = &self.per[self.best_index()?];
+        let col = |p: &PerStrategy, c: Column| -> Vec<Option<f64>> {
+            let Some(i) = metric_index(c) else {
+                return vec![None; p.recs.len()];
+            };
             p.recs
                 .iter()
-                .map(|r| {
-                    if let Val::Obs(x) = r.vals[i] {
-                        Some(x)
-                    } else {
-                        None
-                    }
+                .map(|r| match r.vals[i] {
+                    Val::Obs(x) => Some(x),
+                    _ => None,
                 })
                 .collect()
         };
+        let mean_of = |p: &PerStrategy| {
+            stats::mean_ci(
+                &col(p, Column::BlastRadius)
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>(),
+                stats::LEVEL,
+            )
+            .estimate
+        };
+        let mut v = Verdict {
+            objective: Column::BlastRadius.name(),
+            best: best.name.clone(),
+            best_mean: mean_of(best),
+            tied: Vec::new(),
+            worse: Vec::new(),
+        };
+        for other in self
+            .per
+            .iter()
+            .filter(|p| p.kind != "none" && p.name != best.name)
+        {
+            let d = stats::paired(
+                &col(best, Column::BlastRadius),
+                &col(other, Column::BlastRadius),
+                true,
+                stats::LEVEL,
+            );
+            let diff = |c: Column| {
+                stats::paired(&col(best, c), &col(other, c), true, stats::LEVEL)
+                    .diff
+                    .estimate
+            };
+            let st = Standing {
+                name: other.name.clone(),
+                n_pairs: d.n,
+                diff: d.diff,
+                extra_pod_seconds_diff: diff(Column::ExtraPodSeconds),
+                deploy_duration_diff: diff(Column::DeployDurationS),
+            };
+            let tie = match (d.diff.low, d.diff.high) {
+                (Some(lo), Some(hi)) => lo <= 0.0 && hi >= 0.0,
+                _ => true,
+            };
+            if tie {
+                v.tied.push(st);
+            } else {
+                v.worse.push(st);
+            }
+        }
+        Some(v)
+    }
+
+    /// The verdict as text for the terminal.
+    fn verdict_text(&self) -> String {
+        let Some(v) = self.verdict() else {
+            return String::new();
+        };
+        let pct = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:.3}%", 100.0 * v));
         let mut s = format!(
-            "Lowest mean blast radius: {} ({:.3}% of requests impacted).",
-            best.name,
-            100.0 * mean_of(&best.name, "blast_radius")
+            "Verdict on mean blast radius (paired by seed, 95% intervals; compare.csv, baseline {}):\n",
+            v.best
         );
-        for other in candidates.iter().filter(|p| p.name != best.name) {
-            let d = stats::paired(&col(other, bi), &col(best, bi), true, 0.95);
-            let c = stats::paired(&col(other, ci), &col(best, ci), true, 0.95);
+        if v.tied.is_empty() {
             s.push_str(&format!(
-                "\n  vs {}: {} pp blast radius [95% CI {} .. {}], {} extra pod·s",
-                other.name,
-                signed_pp(d.diff.estimate),
-                signed_pp(d.diff.low),
-                signed_pp(d.diff.high),
-                c.diff.estimate.map_or("–".into(), |v| format!("{v:+.0}")),
+                "  best: {} ({} of requests impacted)\n",
+                v.best,
+                pct(v.best_mean)
+            ));
+        } else {
+            let names: Vec<&str> = v.tied.iter().map(|t| t.name.as_str()).collect();
+            s.push_str(&format!(
+                "  a tie: {} ({} impacted) cannot be told apart from {}\n",
+                v.best,
+                pct(v.best_mean),
+                names.join(", ")
+            ));
+            for t in &v.tied {
+                s.push_str(&format!(
+                    "    {}: {} pp [{} .. {}]; what separates them: {} extra pod·s, {} s deploy (mean, paired)\n",
+                    t.name,
+                    signed_pp(t.diff.estimate),
+                    signed_pp(t.diff.low),
+                    signed_pp(t.diff.high),
+                    signed(t.extra_pod_seconds_diff),
+                    signed(t.deploy_duration_diff),
+                ));
+            }
+        }
+        for t in &v.worse {
+            s.push_str(&format!(
+                "  worse than {}: {} {} pp [{} .. {}], {} extra pod·s\n",
+                v.best,
+                t.name,
+                signed_pp(t.diff.estimate),
+                signed_pp(t.diff.low),
+                signed_pp(t.diff.high),
+                signed(t.extra_pod_seconds_diff),
             ));
         }
-        s.push('\n');
         s
     }
+}
+
+/// How a table cell shows its number.
+#[derive(Clone, Copy)]
+enum Format {
+    Percent,
+    Fixed(usize),
+}
+
+/// One column of the terminal table: a statistic of `summary.csv`.
+pub struct TableColumn {
+    pub header: &'static str,
+    pub subset: &'static str,
+    pub metric: &'static str,
+    pub stat: &'static str,
+    format: Format,
+    /// The statistic is conditional on an event, so its n is shown in the cell.
+    pub show_n: bool,
+}
+
+const fn col(
+    header: &'static str,
+    subset: &'static str,
+    metric: &'static str,
+    stat: &'static str,
+    format: Format,
+    show_n: bool,
+) -> TableColumn {
+    TableColumn {
+        header,
+        subset,
+        metric,
+        stat,
+        format,
+        show_n,
+    }
+}
+
+/// The terminal table, column by column; the footnote printed under it says over
+/// which runs each subset is taken.
+pub const TABLE: [TableColumn; 12] = [
+    col(
+        "P(outage)",
+        "all",
+        "p_outage",
+        "rate",
+        Format::Percent,
+        false,
+    ),
+    col(
+        "downtime s\nmean",
+        "all",
+        "downtime_s",
+        "mean",
+        Format::Fixed(1),
+        false,
+    ),
+    col(
+        "blast radius\nmean",
+        "all",
+        "blast_radius",
+        "mean",
+        Format::Percent,
+        false,
+    ),
+    col(
+        "blast radius\nmean faulty",
+        "faulty",
+        "blast_radius",
+        "mean",
+        Format::Percent,
+        false,
+    ),
+    col(
+        "users hit\nmean",
+        "all",
+        "users_affected",
+        "mean",
+        Format::Fixed(0),
+        false,
+    ),
+    col(
+        "detect s\np50 faulty",
+        "faulty",
+        "detect_s",
+        "p50",
+        Format::Fixed(0),
+        false,
+    ),
+    col(
+        "decide s\np50 faulty",
+        "faulty",
+        "decide_s",
+        "p50",
+        Format::Fixed(0),
+        false,
+    ),
+    col(
+        "rollback s\np50",
+        "all",
+        "rollback_s",
+        "p50",
+        Format::Fixed(0),
+        true,
+    ),
+    col(
+        "deploy s\np50",
+        "all",
+        "deploy_duration_s",
+        "p50",
+        Format::Fixed(0),
+        false,
+    ),
+    col(
+        "extra pod·s\nmean",
+        "all",
+        "extra_pod_seconds",
+        "mean",
+        Format::Fixed(0),
+        false,
+    ),
+    col(
+        "false alarm\nhealthy",
+        "all",
+        "p_false_alarm",
+        "rate",
+        Format::Percent,
+        false,
+    ),
+    col(
+        "false rollback\nhealthy",
+        "all",
+        "p_false_rollback",
+        "rate",
+        Format::Percent,
+        false,
+    ),
+];
+
+/// The verdict of a sweep on its objective.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub objective: &'static str,
+    pub best: String,
+    pub best_mean: Option<f64>,
+    /// Strategies whose paired interval against `best` includes zero.
+    pub tied: Vec<Standing>,
+    /// Strategies whose paired interval lies wholly above `best`.
+    pub worse: Vec<Standing>,
+}
+
+/// One strategy against the verdict's best: differences are `strategy − best`.
+#[derive(Clone, Debug)]
+pub struct Standing {
+    pub name: String,
+    pub n_pairs: u64,
+    pub diff: stats::Interval,
+    pub extra_pod_seconds_diff: Option<f64>,
+    pub deploy_duration_diff: Option<f64>,
+}
+
+fn signed(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{v:+.0}"))
 }
 
 fn signed_pp(x: Option<f64>) -> String {
