@@ -65,6 +65,7 @@ pids=()
 jobs_submitted=()
 status=1
 
+# shellcheck disable=SC2329  # called by the EXIT trap
 cleanup() {
     if [ ${#jobs_submitted[@]} -gt 0 ]; then
         scancel "${jobs_submitted[@]}" >/dev/null 2>&1
