@@ -82,8 +82,7 @@ fn sweep_group(c: &mut Criterion, name: &str, sc: &scenario::Scenario, seeds: u6
                 deploysim::sweep::sweep(
                     sc,
                     &sc.strategies,
-                    0,
-                    seeds,
+                    deploysim::sweep::SeedSet::whole(0, seeds),
                     jobs,
                     &|_| {},
                     &mut |_, o| n += o.row.requests,

@@ -10,13 +10,56 @@ use crate::scenario::{Scenario, Strategy};
 use crate::world::{self, RunOutput, UserTable};
 use rayon::prelude::*;
 
-/// Runs `strategies` × seeds `seed_base..seed_base + seeds` on `jobs` threads and
-/// calls `sink` with every result in seed order, then strategy order.
+/// The seeds of a sweep: `base + i` for `i` in `0..count` with `i mod of == index`
+/// (DESIGN §11; `index` is 0-based here, 1-based on the command line). A whole run is
+/// shard 0 of 1. The caller checks that `base + count - 1` does not overflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedSet {
+    pub base: u64,
+    pub count: u64,
+    pub index: u64,
+    pub of: u64,
+}
+
+impl SeedSet {
+    pub fn whole(base: u64, count: u64) -> SeedSet {
+        SeedSet {
+            base,
+            count,
+            index: 0,
+            of: 1,
+        }
+    }
+
+    /// How many seeds this set holds.
+    pub fn len(&self) -> u64 {
+        self.count
+            .saturating_sub(self.index)
+            .div_ceil(self.of.max(1))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `k`-th seed of the set, `k < len()`.
+    pub fn nth(&self, k: u64) -> u64 {
+        self.base + self.index + k * self.of
+    }
+
+    /// Whether `seed` belongs to this set.
+    pub fn contains(&self, seed: u64) -> bool {
+        seed.checked_sub(self.base)
+            .is_some_and(|i| i < self.count && i % self.of == self.index)
+    }
+}
+
+/// Runs `strategies` × the seeds of `seeds` on `jobs` threads and calls `sink` with
+/// every result in seed order, then strategy order.
 pub fn sweep(
     sc: &Scenario,
     strategies: &[Strategy],
-    seed_base: u64,
-    seeds: u64,
+    seeds: SeedSet,
     jobs: usize,
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn FnMut(&Strategy, RunOutput),
@@ -34,14 +77,15 @@ pub fn sweep(
     std::thread::scope(|scope| {
         let users = &users;
         scope.spawn(move || {
+            let n = seeds.len();
             let mut start = 0u64;
-            while start < seeds {
-                let end = (start + per_chunk).min(seeds);
+            while start < n {
+                let end = (start + per_chunk).min(n);
                 let outs: Vec<RunOutput> = pool.install(|| {
                     (start * n_strat..end * n_strat)
                         .into_par_iter()
                         .map(|i| {
-                            let seed = seed_base + i / n_strat;
+                            let seed = seeds.nth(i / n_strat);
                             let s = &strategies[(i % n_strat) as usize];
                             let out = world::run(sc, users, s, seed, false);
                             progress(1);

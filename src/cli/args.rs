@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// fluid (traffic as counts per one-second slice; for very large sweeps)
     #[arg(long, value_enum)]
     pub fidelity: Option<FidelityArg>,
+    /// Run only shard I of N (1-based): the seeds seed-base + i with i mod N = I - 1.
+    /// Writes a shard directory for `deploysim merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -134,6 +138,22 @@ pub struct CheckArgs {
     pub out: Option<PathBuf>,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// Shard directories written by `run --shard I/N`, in any order
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Output directory for the merged results (replaced as a whole)
+    #[arg(long)]
+    pub out: PathBuf,
+    /// What to print on stdout
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Image format of the plot files
+    #[arg(long, value_enum, default_value_t = PlotArg::Svg)]
+    pub plots: PlotArg,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run every strategy across many seeds and summarise
@@ -164,6 +184,8 @@ pub enum Command {
         #[arg(short = 'o', long = "output")]
         output: Option<PathBuf>,
     },
+    /// Merge shard directories (`run --shard I/N`) into the results of one run
+    Merge(MergeArgs),
     /// Re-render the plots and report.html of an existing results directory
     Report {
         dir: PathBuf,

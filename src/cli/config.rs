@@ -10,6 +10,7 @@ use super::args::{CheckArgs, Format, PlotArg, RunArgs, TraceArgs};
 use super::out::Target;
 use crate::scenario::{self, Parsed, Scenario, Strategy};
 use crate::sim::SimTime;
+use crate::sweep::SeedSet;
 use std::path::{Path, PathBuf};
 
 /// A validated scenario and how to name it to the user.
@@ -70,27 +71,43 @@ pub fn load_scenario(arg: Option<&Path>) -> Result<Loaded, Failure> {
     })
 }
 
-/// A range of seeds `base .. base + count`, every one representable.
-#[derive(Clone, Copy, Debug)]
-pub struct Seeds {
-    pub base: u64,
-    pub count: u64,
-}
-
-impl Seeds {
-    pub fn new(base: u64, count: u64) -> Result<Seeds, Failure> {
-        if count == 0 {
-            return Err(Failure::input("error: --seeds: must be at least 1"));
-        }
-        if base.checked_add(count - 1).is_none() {
-            return Err(Failure::input(format!(
-                "error: --seed-base {base} --seeds {count}: the last seed would exceed {} \
-                 (seeds never wrap around)",
-                u64::MAX
-            )));
-        }
-        Ok(Seeds { base, count })
+/// The seed range `base .. base + count` (every seed representable), or shard
+/// `I/N` of it (`--shard`, 1-based).
+pub fn seed_set(base: u64, count: u64, shard: Option<&str>) -> Result<SeedSet, Failure> {
+    if count == 0 {
+        return Err(Failure::input("error: --seeds: must be at least 1"));
     }
+    if base.checked_add(count - 1).is_none() {
+        return Err(Failure::input(format!(
+            "error: --seed-base {base} --seeds {count}: the last seed would exceed {} \
+             (seeds never wrap around)",
+            u64::MAX
+        )));
+    }
+    let Some(text) = shard else {
+        return Ok(SeedSet::whole(base, count));
+    };
+    let bad = |why: &str| Failure::input(format!("error: --shard {text}: {why}"));
+    let (i, n) = text
+        .split_once('/')
+        .ok_or_else(|| bad("expected I/N, e.g. 2/8 (shard 2 of 8)"))?;
+    let (Ok(i), Ok(n)) = (i.trim().parse::<u64>(), n.trim().parse::<u64>()) else {
+        return Err(bad("expected I/N with whole numbers, e.g. 2/8"));
+    };
+    if n == 0 || i == 0 || i > n {
+        return Err(bad("I must be between 1 and N"));
+    }
+    if n > count {
+        return Err(bad(&format!(
+            "more shards than seeds ({count}); every shard needs at least one seed"
+        )));
+    }
+    Ok(SeedSet {
+        base,
+        count,
+        index: i - 1,
+        of: n,
+    })
 }
 
 /// Worker threads beyond this many per core only cost memory and start-up time.
@@ -137,7 +154,7 @@ pub fn find_strategy(sc: &Scenario, name: &str, file: &str) -> Result<Strategy, 
 pub struct RunConfig {
     pub loaded: Loaded,
     pub strategies: Vec<Strategy>,
-    pub seeds: Seeds,
+    pub seeds: SeedSet,
     pub jobs: usize,
     pub out: Target,
     pub format: Format,
@@ -147,7 +164,7 @@ pub struct RunConfig {
 
 impl RunConfig {
     pub fn from_args(a: RunArgs) -> Result<RunConfig, Failure> {
-        let seeds = Seeds::new(a.seed_base, a.seeds)?;
+        let seeds = seed_set(a.seed_base, a.seeds, a.shard.as_deref())?;
         let jobs = jobs(a.jobs)?;
         let mut loaded = load_scenario(a.scenario.as_deref())?;
         super::args::FidelityArg::apply(a.fidelity, &mut loaded.parsed.scenario);
@@ -229,7 +246,7 @@ impl TraceConfig {
 /// `deploysim check`, checked.
 pub struct CheckConfig {
     pub scenarios: Vec<Loaded>,
-    pub seeds: Seeds,
+    pub seeds: SeedSet,
     pub jobs: usize,
     pub junit: Option<PathBuf>,
     pub out: Option<Target>,
@@ -237,7 +254,7 @@ pub struct CheckConfig {
 
 impl CheckConfig {
     pub fn from_args(a: CheckArgs) -> Result<CheckConfig, Failure> {
-        let seeds = Seeds::new(a.seed_base, a.seeds)?;
+        let seeds = seed_set(a.seed_base, a.seeds, None)?;
         let jobs = jobs(a.jobs)?;
         let mut scenarios = Vec::new();
         for f in &a.scenarios {

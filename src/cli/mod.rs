@@ -6,6 +6,7 @@
 mod args;
 pub mod check;
 mod config;
+mod merge;
 mod out;
 mod run;
 mod trace;
@@ -83,6 +84,7 @@ fn dispatch(cli: Cli, line: &[String]) -> Result<u8, Failure> {
         Command::Run(a) => run::run(config::RunConfig::from_args(a)?, line),
         Command::Trace(a) => trace::trace(config::TraceConfig::from_args(a)?),
         Command::Check(a) => check::check(config::CheckConfig::from_args(a)?, line),
+        Command::Merge(a) => merge::merge(a, line),
         Command::Validate { files } => validate(&files),
         Command::Import {
             manifests,

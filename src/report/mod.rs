@@ -14,6 +14,7 @@ pub mod files;
 mod fixture;
 pub mod html;
 pub mod plots;
+pub mod shard;
 pub mod summary;
 
 use std::path::{Path, PathBuf};

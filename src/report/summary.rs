@@ -106,8 +106,17 @@ pub struct Summary<'a> {
     per: Vec<PerStrategy>,
 }
 
-fn new_hist() -> Histogram<u64> {
+/// An empty pooled-latency histogram: 1 µs to 2 h, 2 significant digits.
+pub fn new_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 7_200_000_000, 2).expect("static bounds are valid")
+}
+
+/// Adds `from` into `into`. Every latency histogram is created with the bounds of
+/// `new_hist` and latencies are clamped into them, so the addition cannot fail; a
+/// debug build checks it.
+fn merge_hist(into: &mut Histogram<u64>, from: &Histogram<u64>) {
+    let added = into.add(from);
+    debug_assert!(added.is_ok(), "latency histograms share their bounds");
 }
 
 impl<'a> Summary<'a> {
@@ -129,12 +138,22 @@ impl<'a> Summary<'a> {
 
     /// Adds one run (call in seed order).
     pub fn add(&mut self, s: &Strategy, out: RunOutput) {
-        let Some(p) = self.per.iter_mut().find(|p| p.name == s.name) else {
+        self.add_row(&s.name, &out.row);
+        if let Some(p) = self.per.iter_mut().find(|p| p.name == s.name) {
+            merge_hist(&mut p.hist[0], &out.latency);
+            merge_hist(
+                &mut p.hist[if out.row.faulty { 1 } else { 2 }],
+                &out.latency,
+            );
+        }
+    }
+
+    /// Adds one run's row without its latency histogram (a merge adds the pooled
+    /// histograms of each shard instead, see `add_pooled`). Call in seed order.
+    pub fn add_row(&mut self, strategy: &str, r: &RunRow) {
+        let Some(p) = self.per.iter_mut().find(|p| p.name == strategy) else {
             return;
         };
-        let r = &out.row;
-        let _ = p.hist[0].add(&out.latency);
-        let _ = p.hist[if r.faulty { 1 } else { 2 }].add(&out.latency);
         p.recs.push(Rec {
             seed: r.seed,
             faulty: r.faulty,
@@ -146,6 +165,23 @@ impl<'a> Summary<'a> {
                 .and_then(|c| self.sc.pipeline.iter().position(|st| &st.name == c)),
             rates: Rate::ALL.map(|rate| r.rate(rate)),
         });
+    }
+
+    /// The pooled latency histograms of a strategy: all, faulty, healthy releases.
+    pub fn pooled(&self, strategy: &str) -> Option<&[Histogram<u64>; 3]> {
+        self.per
+            .iter()
+            .find(|p| p.name == strategy)
+            .map(|p| &p.hist)
+    }
+
+    /// Adds pooled latency histograms (of a shard) to a strategy's.
+    pub fn add_pooled(&mut self, strategy: &str, hists: &[Histogram<u64>; 3]) {
+        if let Some(p) = self.per.iter_mut().find(|p| p.name == strategy) {
+            for (mine, theirs) in p.hist.iter_mut().zip(hists) {
+                merge_hist(mine, theirs);
+            }
+        }
     }
 
     fn subsets(&self) -> Vec<String> {

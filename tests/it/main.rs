@@ -13,6 +13,7 @@ mod queueing;
 mod recreate_and_crashloop;
 mod report_files;
 mod scenarios;
+mod shards;
 mod sweep;
 
 use std::path::{Path, PathBuf};
