@@ -34,10 +34,12 @@ mkdir -p "$RESULTS/logs"
 RESULTS=$(realpath "$RESULTS")
 export SHARDS SEEDS SEED_BASE SCENARIO RESULTS DEPLOYSIM RUN_OPTIONS
 
-shards_job=$(sbatch --parsable --array="1-$SHARDS" \
+# --export=ALL explicitly: the settings above reach the jobs even where the site's
+# default is SBATCH_EXPORT=NONE.
+shards_job=$(sbatch --parsable --export=ALL --array="1-$SHARDS" \
     --output="$RESULTS/logs/shard-%A_%a.out" "$@" "$here/shards.sbatch")
 shards_job=${shards_job%%;*}
-merge_job=$(sbatch --parsable --dependency="afterok:$shards_job" --kill-on-invalid-dep=yes \
+merge_job=$(sbatch --parsable --export=ALL --dependency="afterok:$shards_job" --kill-on-invalid-dep=yes \
     --output="$RESULTS/logs/merge-%j.out" "$@" "$here/merge.sbatch")
 merge_job=${merge_job%%;*}
 echo "shards=$shards_job merge=$merge_job results=$RESULTS"
