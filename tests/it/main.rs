@@ -4,6 +4,7 @@
 mod alloc;
 mod bad_input;
 mod behaviour;
+mod deploy_manifests;
 mod determinism;
 mod fluid;
 mod gates;
