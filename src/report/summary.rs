@@ -247,7 +247,7 @@ impl<'a> Summary<'a> {
                     "healthy" => Some(&p.hist[2]),
                     _ => None,
                 }
-                .filter(|h| h.len() > 0)
+                .filter(|h| !h.is_empty())
                 {
                     let n = h.len();
                     rows.push(StatRow {
