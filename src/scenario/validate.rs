@@ -958,6 +958,25 @@ fn expect(
     };
     let max = bound(&e.max, "max")?;
     let min = bound(&e.min, "min")?;
+    // A rate or a share is a fraction: `max = 5` meant 5% and would pass every run.
+    let fraction = is_rate
+        || Column::named(&metric).is_some_and(|c| c.metric().is_some_and(|d| d.unit == "share"));
+    if fraction {
+        for (k, v, raw) in [("max", max, &e.max), ("min", min, &e.min)] {
+            if let Some(x) = v
+                && !(0.0..=1.0).contains(&x)
+            {
+                return Err(c.err(
+                    &key(k),
+                    span(raw),
+                    format!(
+                        "{metric} is a fraction in [0, 1], but {k} = {x}; for {x}% write {}",
+                        x / 100.0
+                    ),
+                ));
+            }
+        }
+    }
     if max.is_none() && min.is_none() {
         return Err(c.err(
             &path,
