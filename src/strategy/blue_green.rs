@@ -15,7 +15,8 @@
 //! the rollout fully promoted when post-promotion analysis ends, which it cuts off at
 //! `scaleDownDelaySeconds`).
 //!
-//! Pre-promotion check: from the start of the pre-promotion phase until the switch,
+//! Pre-promotion check: from the start of the pre-promotion phase (once the preview
+//! endpoints have reached the balancer, one `endpoint_lag` later) until the switch,
 //! a load test sends `preview_rate` synthetic requests per second to the preview
 //! service (`Core::preview_traffic`); they are served by the preview pods like any
 //! request but are not user traffic. With `rollback = "auto"` the `[monitoring]` rule
@@ -55,6 +56,7 @@ const T_SCALE_DOWN: u32 = 3;
 const T_SWITCH: u32 = 4;
 const T_DEADLINE: u32 = 5;
 const T_ABORT_SCALE_DOWN: u32 = 6;
+const T_PREVIEW_LOAD: u32 = 7;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -160,7 +162,8 @@ impl BlueGreen {
                         )
                     });
                     if self.p.preview_rate > 0.0 {
-                        core.preview_traffic(self.p.preview_rate);
+                        let lag = core.sc.load_balancer.endpoint_lag;
+                        core.timer(core.now + lag, T_PREVIEW_LOAD);
                     }
                     core.timer(core.now + d, T_PREVIEW_DONE);
                 }
@@ -248,6 +251,9 @@ impl BlueGreen {
                 }
             }
             T_PERSON if self.state == State::Gated => self.promotion_decided(core),
+            T_PREVIEW_LOAD if self.pre_promotion() => {
+                core.preview_traffic(self.p.preview_rate);
+            }
             T_SCALE_DOWN if self.state == State::Switched => {
                 core.log("scale_down", None, || "old stack scaled down".into());
                 core.set_desired(0, 0);
@@ -284,13 +290,19 @@ impl BlueGreen {
         }
     }
 
+    /// From the preview stack's availability until the switch.
+    fn pre_promotion(&self) -> bool {
+        matches!(
+            self.state,
+            State::Checking | State::Gated | State::Promotable
+        )
+    }
+
     /// The strategy's own analysis: the synthetic preview requests before the switch
     /// (when there are any), live traffic from the switch until the old stack goes.
     pub fn analysis_scope(&self) -> Option<Scope> {
         match self.state {
-            State::Checking | State::Gated | State::Promotable if self.p.preview_rate > 0.0 => {
-                Some(Scope::Preview)
-            }
+            _ if self.pre_promotion() && self.p.preview_rate > 0.0 => Some(Scope::Preview),
             State::Switched => Some(Scope::NewVersion),
             _ => None,
         }

@@ -5,6 +5,7 @@ mod alloc;
 mod bad_input;
 mod behaviour;
 mod determinism;
+mod fidelity;
 mod fluid;
 mod gates;
 mod invariants;
