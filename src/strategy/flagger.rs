@@ -8,11 +8,13 @@
 //!   deadline this fails the canary); when the failed checks have reached `threshold`,
 //!   roll back; otherwise check the metrics (skipped on the first tick at weight 0,
 //!   "Starting canary analysis"). A failed check is counted (never reset by a later
-//!   pass) and halts advancement for this tick. A passing one advances the weight by
-//!   `step_weight` (or to the next of `step_weights`) up to `max_weight`; at
-//!   `max_weight` a passing check promotes: the primary's template is replaced (a
-//!   Kubernetes rolling update of the primary, 25% / 25%, the Deployment defaults),
-//!   the canary keeps its weight meanwhile. The next tick with the primary rolled out
+//!   pass) and halts advancement for this tick; the first one is the detection. A
+//!   passing one advances the weight by `step_weight` up to `max_weight`, or to the
+//!   next of `step_weights` (whose last entry is then the maximum; a non-zero
+//!   `step_weight` takes precedence, as in Flagger); at the maximum a passing check
+//!   promotes: the primary's template is replaced (a Kubernetes rolling update of the
+//!   primary, 25% / 25%, the Deployment defaults), the canary keeps its weight
+//!   meanwhile. The next tick with the primary rolled out
 //!   routes all traffic to it; the one after scales the canary to zero: succeeded.
 //! - `iterations > 0`: blue/green. The canary gets no traffic during `iterations`
 //!   checks, then (mesh provider) all traffic for one more interval, and a passing

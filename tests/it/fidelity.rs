@@ -103,7 +103,9 @@ fn flagger_step_weights_drive_the_ramp() {
 #[test]
 fn flagger_zero_step_weight_alone_is_rejected() {
     let text = "name = \"x\"\n[[strategy]]\nname = \"f\"\nkind = \"flagger\"\nstep_weight = 0\n";
-    let err = deploysim::scenario::parse(text, "x.toml").unwrap_err().to_string();
+    let err = deploysim::scenario::parse(text, "x.toml")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("strategy[0].step_weight"), "{err}");
     assert!(err.contains("never grow"), "{err}");
 }
@@ -186,7 +188,11 @@ fn flagger_detects_at_the_first_failed_check() {
     );
     for seed in 0..3 {
         let out = run(&sc, "f", seed);
-        assert_eq!(events(&out, "alert").count(), 0, "seed {seed}: the alert fired");
+        assert_eq!(
+            events(&out, "alert").count(),
+            0,
+            "seed {seed}: the alert fired"
+        );
         assert_eq!(out.row.detect_s, Some(120.0), "seed {seed}");
         assert_eq!(out.row.decide_s, Some(300.0), "seed {seed}");
         assert_eq!(out.row.outcome.name(), "rolled_back");
@@ -225,7 +231,11 @@ fn canary_abort_scale_down_delay_zero_never_scales_down() {
 
         let out = run(&aborting_canary("30s"), "c", seed);
         let decide = 60.0 + out.row.decide_s.unwrap();
-        assert_eq!(first(&out, "scale_down"), Some(decide + 30.0), "seed {seed}");
+        assert_eq!(
+            first(&out, "scale_down"),
+            Some(decide + 30.0),
+            "seed {seed}"
+        );
         let last = out.trace.as_ref().unwrap().timeline.last().unwrap();
         assert_eq!(last.sample.new.active, 0, "seed {seed}");
     }
@@ -289,7 +299,10 @@ spec:
         let last = out.trace.as_ref().unwrap().timeline.last().unwrap();
         assert_eq!(last.sample.new.active, 1, "seed {seed}: the canary is kept");
     }
-    assert!(text.contains("never scaled down"), "the comment says so:\n{text}");
+    assert!(
+        text.contains("never scaled down"),
+        "the comment says so:\n{text}"
+    );
 }
 
 fn blue_green(release: &str, keys: &str) -> Scenario {
@@ -330,7 +343,11 @@ fn blue_green_preview_traffic_catches_a_fault_before_users() {
         );
         assert_eq!(r.decide_s, r.detect_s, "seed {seed}: automatic abort");
         assert!(first(&out, "promote").is_none(), "seed {seed}: promoted");
-        assert_eq!((r.exposed_requests, r.failed_requests), (0, 0), "seed {seed}");
+        assert_eq!(
+            (r.exposed_requests, r.failed_requests),
+            (0, 0),
+            "seed {seed}"
+        );
         assert_eq!((r.blast_radius, r.users_affected), (0.0, 0), "seed {seed}");
         assert_eq!(r.requests, run(&checked, "none", seed).row.requests);
         assert_eq!(r.outcome.name(), "rolled_back", "seed {seed}");
@@ -414,7 +431,10 @@ fn blue_green_abort_waits_abort_scale_down_delay() {
         assert!(decide > promote, "seed {seed}: aborted after the switch");
         let back = decide + r.rollback_s.expect("back on the old stack");
         let gone = first(&out, "scale_down").expect("preview scaled down");
-        assert!((gone - (back + 30.0)).abs() < 1e-6, "seed {seed}: {gone} vs {back}");
+        assert!(
+            (gone - (back + 30.0)).abs() < 1e-6,
+            "seed {seed}: {gone} vs {back}"
+        );
         let extra = 10.0 * (gone - 60.0);
         assert!(
             r.extra_pod_seconds >= extra - 1e-6 && r.extra_pod_seconds <= extra + 1.0,
@@ -471,9 +491,9 @@ rollback = "manual"
     assert!((s.is_empty() || s.parse::<f64>().is_ok()) && tenths, "{d}");
     for text in [csv.as_str(), &stdout] {
         for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
-            let raw = word.strip_suffix("us").is_some_and(|n| {
-                n.len() > 3 && n.bytes().all(|b| b.is_ascii_digit())
-            });
+            let raw = word
+                .strip_suffix("us")
+                .is_some_and(|n| n.len() > 3 && n.bytes().all(|b| b.is_ascii_digit()));
             assert!(!raw, "raw microseconds in the trace: {word}");
         }
     }
