@@ -971,13 +971,12 @@ impl<'a> Core<'a> {
 
     #[inline]
     fn keys(&self, r: &Req) -> Keyed {
-        if r.attempt == 0 {
-            self.req_keys.child(r.key as u64)
-        } else if r.attempt == PREVIEW_ATTEMPT {
-            self.preview_keys.child(r.key as u64)
-        } else {
-            self.retry_keys.child(r.key as u64)
-        }
+        let base = match r.attempt {
+            0 => self.req_keys,
+            PREVIEW_ATTEMPT => self.preview_keys,
+            _ => self.retry_keys,
+        };
+        base.child(r.key as u64)
     }
 
     #[inline]
@@ -1012,7 +1011,7 @@ impl<'a> Core<'a> {
         let pod = &mut self.pods[p as usize];
         if pod.busy < workers {
             pod.busy += 1;
-            self.start_service(p, req);
+            self.start_service(p, req, k);
         } else if pod.queue.len() < limit {
             pod.queue.push_back(req);
             self.metrics.waited(req.arrive);
@@ -1038,9 +1037,9 @@ impl<'a> Core<'a> {
         1.0 - (1.0 - base) * (1.0 - extra)
     }
 
+    /// `k`: the request's draws (`keys`), which the caller has at hand.
     #[inline]
-    fn start_service(&mut self, p: u32, req: Req) {
-        let k = self.keys(&req);
+    fn start_service(&mut self, p: u32, req: Req, k: Keyed) {
         let mut t = self.sc.service.service_time.sample(k.uniform(0));
         let pod = &mut self.pods[p as usize];
         if pod.version == 1 {
@@ -1081,7 +1080,8 @@ impl<'a> Core<'a> {
         self.finish(req, v, true, latency, failed);
         if let Some(n) = next {
             self.pods[p as usize].busy += 1;
-            self.start_service(p, n);
+            let k = self.keys(&n);
+            self.start_service(p, n, k);
         } else {
             let pod = &self.pods[p as usize];
             if pod.terminating && !pod.accepting && pod.busy == 0 {
@@ -1116,7 +1116,7 @@ impl<'a> Core<'a> {
             latency
         };
         if req.attempt == PREVIEW_ATTEMPT {
-            self.metrics.preview_request(req.arrive, shown, failed);
+            self.finish_preview(req, shown, failed);
             return;
         }
         self.metrics
@@ -1154,6 +1154,13 @@ impl<'a> Core<'a> {
             let epoch = self.preview_epoch;
             self.q.push(at, Ev::PreviewArrival { epoch });
         }
+    }
+
+    /// A synthetic preview request is done: it counts only in the preview window.
+    #[cold]
+    #[inline(never)]
+    fn finish_preview(&mut self, req: Req, latency: SimTime, failed: bool) {
+        self.metrics.preview_request(req.arrive, latency, failed);
     }
 
     /// Poisson arrivals: an exponential gap at the preview rate.
@@ -1206,7 +1213,7 @@ impl<'a> Core<'a> {
         let pod = &mut self.pods[p as usize];
         if pod.busy < workers {
             pod.busy += 1;
-            self.start_service(p, req);
+            self.start_service(p, req, k);
         } else if pod.queue.len() < limit {
             pod.queue.push_back(req);
         } else {
