@@ -623,14 +623,10 @@ fn argo_canary(canary: Node, ctx: &mut Ctx) -> Result<StrategyOut, ImportError> 
             out.set(key, v, ctx.src(&p));
         }
     }
-    for (field, key) in [
-        ("scaleDownDelaySeconds", "scale_down_delay"),
-        ("abortScaleDownDelaySeconds", "abort_scale_down_delay"),
-    ] {
-        if let Some((t, p)) = c.read(ctx, field, Node::seconds)? {
-            out.set(key, t.to_string(), ctx.src(&p));
-        }
+    if let Some((t, p)) = c.read(ctx, "scaleDownDelaySeconds", Node::seconds)? {
+        out.set("scale_down_delay", t.to_string(), ctx.src(&p));
     }
+    abort_delay(&mut c, ctx, &mut out)?;
     if let Some((_, p)) = c.get("analysis") {
         analysed = true;
         ctx.warn(
@@ -757,6 +753,7 @@ fn argo_blue_green(bg: Node, ctx: &mut Ctx) -> Result<StrategyOut, ImportError> 
     if let Some((t, p)) = b.read(ctx, "scaleDownDelaySeconds", Node::seconds)? {
         out.set("scale_down_delay", t.to_string(), ctx.src(&p));
     }
+    abort_delay(&mut b, ctx, &mut out)?;
     let mut analysed = false;
     if let Some((_, p)) = b.get("prePromotionAnalysis") {
         analysed = true;
@@ -789,6 +786,19 @@ fn argo_blue_green(bg: Node, ctx: &mut Ctx) -> Result<StrategyOut, ImportError> 
     }
     b.finish(ctx);
     Ok(out)
+}
+
+/// `abortScaleDownDelaySeconds` keeps Argo's meaning: 0 is "never scale down", which
+/// `abort_scale_down_delay = "0s"` means too.
+fn abort_delay(o: &mut Obj, ctx: &mut Ctx, out: &mut StrategyOut) -> Result<(), ImportError> {
+    if let Some((t, p)) = o.read(ctx, "abortScaleDownDelaySeconds", Node::seconds)? {
+        let mut comment = ctx.src(&p);
+        if t.is_zero() {
+            comment.push_str(" (0: the aborted ReplicaSet is never scaled down)");
+        }
+        out.set("abort_scale_down_delay", t.to_string(), comment);
+    }
+    Ok(())
 }
 
 fn flagger_strategy(

@@ -152,6 +152,22 @@ spec:\n  replicas: 4\n  strategy:\n    canary:\n      steps:\n      - setWeight:
     ));
 }
 
+/// `abortScaleDownDelaySeconds` of a blueGreen strategy maps too; 0 keeps Argo's
+/// "never scale down", which the scenario's "0s" means.
+#[test]
+fn argo_blue_green_abort_scale_down_delay() {
+    let yaml = b"apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: a}\n\
+spec:\n  replicas: 4\n  strategy:\n    blueGreen:\n      activeService: a\n      abortScaleDownDelaySeconds: 0\n";
+    let (v, imported) = one("r.yaml", yaml);
+    check(&v, &[("strategy[0].abort_scale_down_delay", r#""0s""#)]);
+    assert!(imported.toml.contains("never scaled down"));
+    let parsed = crate::scenario::parse(&imported.toml, "r.toml").unwrap();
+    let crate::scenario::StrategyKind::BlueGreen(p) = &parsed.scenario.strategies[0].kind else {
+        panic!("not blue/green");
+    };
+    assert_eq!(p.abort_scale_down_delay, None);
+}
+
 #[test]
 fn argo_blue_green() {
     let (v, imported) = one("rollout-bluegreen.yaml", BLUE_GREEN);

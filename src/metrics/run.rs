@@ -158,6 +158,13 @@ pub struct Collector {
     extra_pod_us: u128,
     last_new_request: Option<SimTime>,
     waited: u64,
+    /// Synthetic requests to a blue/green preview stack, per arrival second: (requests,
+    /// failures). Empty unless a controller sends them (`enable_preview`); they are
+    /// not user traffic and count in nothing else (DESIGN.md §9).
+    preview: Vec<[u32; 2]>,
+    /// Per second, `BUCKETS` latency counts of successful preview requests (when the
+    /// per-second latency of user requests is kept too).
+    preview_lat: Vec<u32>,
 }
 
 impl Collector {
@@ -198,7 +205,50 @@ impl Collector {
             extra_pod_us: 0,
             last_new_request: None,
             waited: 0,
+            preview: Vec::new(),
+            preview_lat: Vec::new(),
         }
+    }
+
+    /// Makes room for synthetic preview requests (once per run, before the first).
+    pub fn enable_preview(&mut self) {
+        if self.preview.is_empty() {
+            let secs = self.req.len();
+            self.preview = vec![[0; 2]; secs];
+            if self.lat.is_some() {
+                self.preview_lat = vec![0; secs * BUCKETS];
+            }
+        }
+    }
+
+    /// Records one finished synthetic preview request (`enable_preview` first).
+    #[inline]
+    pub fn preview_request(&mut self, arrive: SimTime, latency: SimTime, failed: bool) {
+        let Some(last) = self.preview.len().checked_sub(1) else {
+            return;
+        };
+        let s = arrive.second().min(last);
+        self.preview[s][0] += 1;
+        if failed {
+            self.preview[s][1] += 1;
+        } else if !self.preview_lat.is_empty() {
+            self.preview_lat[s * BUCKETS + LogHist::bucket(latency)] += 1;
+        }
+    }
+
+    /// Window sums of synthetic preview requests and failures over seconds `[from, to)`.
+    pub fn preview_window(&self, from: usize, to: usize) -> (u64, u64) {
+        let to = to.min(self.preview.len());
+        self.preview[from.min(to)..to]
+            .iter()
+            .fold((0, 0), |(r, f), x| (r + x[0] as u64, f + x[1] as u64))
+    }
+
+    /// p99 (ms) of successful preview requests over seconds `[from, to)`, if tracked.
+    pub fn preview_p99_ms(&self, from: usize, to: usize) -> Option<f64> {
+        let to = to.min(self.preview_lat.len() / BUCKETS);
+        let parts = (from.min(to)..to).map(|s| &self.preview_lat[s * BUCKETS..(s + 1) * BUCKETS]);
+        LogHist::quantile_ms(parts, 0.99)
     }
 
     pub fn seconds(&self) -> usize {

@@ -37,10 +37,11 @@
 //! | swarm `parallelism` / `delay` / `order` / `monitor` | 1 / `"0s"` / `"stop-first"` / `"5s"` |
 //! | swarm `failure_action` / `max_failure_ratio` | `"pause"` / 0.0 |
 //! | blue_green `auto_promote` / `preview_duration` / `preview_rate` / `scale_down_delay` | true / `"1m"` / 0 / `"30s"` |
+//! | blue_green `abort_scale_down_delay` | `"30s"` (`"0s"`: never) |
 //! | canary `traffic_routing` / `sticky` | true / false |
 //! | canary `steps` | set_weight 5, pause 2m, set_weight 25, pause 2m, set_weight 50, pause 2m |
 //! | canary `max_surge` / `max_unavailable` | `"25%"` / `"25%"` |
-//! | canary `scale_down_delay` / `abort_scale_down_delay` | `"30s"` / `"30s"` |
+//! | canary `scale_down_delay` / `abort_scale_down_delay` | `"30s"` / `"30s"` (`"0s"`: never) |
 //! | flagger `interval` / `step_weight` / `step_weights` | `"1m"` / 10 / `[]` |
 //! | flagger `max_weight` / `threshold` / `iterations` | 50 / 5 / 0 |
 //! | `pipeline.stage[].manual_promotion` / `catch` | false / `{}` (catches nothing) |
@@ -202,10 +203,10 @@ pub const BG_AUTO_PROMOTE: bool = true;
 pub const BG_PREVIEW_DURATION: SimTime = secs(60);
 pub const BG_PREVIEW_RATE: f64 = 0.0;
 pub const SCALE_DOWN_DELAY: SimTime = secs(30);
+pub const ABORT_SCALE_DOWN_DELAY: SimTime = secs(30);
 
 pub const CANARY_TRAFFIC_ROUTING: bool = true;
 pub const CANARY_STICKY: bool = false;
-pub const ABORT_SCALE_DOWN_DELAY: SimTime = secs(30);
 
 /// 5% for 2m, 25% for 2m, 50% for 2m, then promotion.
 pub fn canary_steps() -> Vec<CanaryStep> {

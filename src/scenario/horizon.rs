@@ -69,12 +69,13 @@ pub fn rough_deploy_and_rollback_s(sc: &Scenario, st: &Strategy) -> Option<(f64,
             (steps + ready + p.scale_down_delay.secs_f64(), switch)
         }
         StrategyKind::Flagger(p) => {
-            let intervals = if p.iterations > 0 {
-                p.iterations
-            } else if !p.step_weights.is_empty() {
-                p.step_weights.len() as u32
-            } else {
-                p.max_weight.div_ceil(p.step_weight.max(1))
+            // As Flagger: a non-zero step_weight wins over step_weights, whose last
+            // entry is then the maximum weight.
+            let intervals = match p.step_weights.last() {
+                _ if p.iterations > 0 => p.iterations,
+                Some(&last) if p.step_weight > 0 => last.div_ceil(p.step_weight),
+                Some(_) => p.step_weights.len() as u32,
+                None => p.max_weight.div_ceil(p.step_weight.max(1)),
             };
             let t = ready + f64::from(intervals) * p.interval.secs_f64() + ready;
             (t, switch)

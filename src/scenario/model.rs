@@ -382,8 +382,13 @@ pub struct SwarmParams {
 pub struct BlueGreenParams {
     pub auto_promote: bool,
     pub preview_duration: SimTime,
+    /// Synthetic requests per second sent to the preview stack during the
+    /// pre-promotion phase (never user traffic).
     pub preview_rate: f64,
     pub scale_down_delay: SimTime,
+    /// How long an aborted preview stack stays up; `None` = never scaled down
+    /// (`"0s"`, Argo's `abortScaleDownDelaySeconds: 0`).
+    pub abort_scale_down_delay: Option<SimTime>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -403,7 +408,9 @@ pub struct CanaryParams {
     pub max_surge: IntOrPercent,
     pub max_unavailable: IntOrPercent,
     pub scale_down_delay: SimTime,
-    pub abort_scale_down_delay: SimTime,
+    /// How long an aborted canary stays up (with a router); `None` = never scaled
+    /// down (`"0s"`, Argo's `abortScaleDownDelaySeconds: 0`).
+    pub abort_scale_down_delay: Option<SimTime>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

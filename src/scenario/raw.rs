@@ -190,11 +190,11 @@ pub struct RawStrategy {
     pub preview_rate: S<f64>,
     // blue_green, canary
     pub scale_down_delay: S<Dur>,
+    pub abort_scale_down_delay: S<Dur>,
     // canary
     pub traffic_routing: S<bool>,
     pub sticky: S<bool>,
     pub steps: S<Vec<Spanned<RawStep>>>,
-    pub abort_scale_down_delay: S<Dur>,
     // flagger
     pub interval: S<Dur>,
     pub step_weight: S<i64>,

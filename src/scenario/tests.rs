@@ -737,6 +737,33 @@ fn warnings() {
     );
 }
 
+/// Flagger: a non-zero `step_weight` beside `step_weights` wins (Flagger's
+/// `nextStepWeight`), which is easy to miss: a warning says so; the list alone is
+/// followed, without one.
+#[test]
+fn flagger_step_weight_beside_step_weights_warns() {
+    let both = "name = \"x\"\n[[strategy]]\nname = \"f\"\nkind = \"flagger\"\n\
+                step_weight = 20\nstep_weights = [5, 60]\n";
+    let p = ok(both);
+    assert!(
+        p.warnings.iter().any(|w| w.contains("\"f\"")
+            && w.contains("takes precedence")
+            && w.contains("grows by 20 up to 60")),
+        "{:?}",
+        p.warnings
+    );
+    let list = both.replace("step_weight = 20\n", "");
+    let p = ok(&list);
+    assert!(p.warnings.iter().all(|w| !w.contains("precedence")));
+    let StrategyKind::Flagger(f) = &p.scenario.strategies[0].kind else {
+        panic!("flagger");
+    };
+    assert_eq!(
+        (f.step_weight, f.step_weights.as_slice()),
+        (0, &[5, 60][..])
+    );
+}
+
 #[test]
 fn bundled_and_descriptions() {
     assert_eq!(bundled()[0], ("default", DEFAULT_TOML));

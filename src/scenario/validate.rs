@@ -254,7 +254,8 @@ pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<St
         expects,
         source_text: text.to_string(),
     };
-    let warnings = horizon::warnings(&scenario);
+    let mut warnings = horizon::warnings(&scenario);
+    warnings.extend(strategy_warnings(&scenario));
     Ok((scenario, warnings))
 }
 
@@ -352,15 +353,27 @@ fn traffic(c: &Ctx, r: &RawTraffic) -> R<Traffic> {
         }
         steps.push(RateStep { at, rate });
     }
+    let retries = c.int(&r.retries, d::RETRIES, "traffic.retries", 0)?;
+    // A request's attempt count is a byte (and its top value marks synthetic preview
+    // requests).
+    if retries > MAX_RETRIES {
+        return Err(c.err(
+            "traffic.retries",
+            span(&r.retries),
+            format!("must be at most {MAX_RETRIES}, got {retries}"),
+        ));
+    }
     Ok(Traffic {
         rate: c.non_neg(&r.rate, d::RATE, "traffic.rate")?,
         users: c.int(&r.users, d::USERS, "traffic.users", 1)?,
         user_skew: c.non_neg(&r.user_skew, d::USER_SKEW, "traffic.user_skew")?,
-        retries: c.int(&r.retries, d::RETRIES, "traffic.retries", 0)?,
+        retries,
         retry_backoff: c.dur(&r.retry_backoff, d::RETRY_BACKOFF),
         steps,
     })
 }
+
+const MAX_RETRIES: u32 = 100;
 
 const FAULT_KEYS: [&str; 5] = ["error_rate", "extra", "after", "factor", "users"];
 
@@ -536,6 +549,7 @@ fn keys_of(kind: &str) -> &'static [&'static str] {
             "preview_duration",
             "preview_rate",
             "scale_down_delay",
+            "abort_scale_down_delay",
         ],
         "canary" => &[
             "traffic_routing",
@@ -678,6 +692,7 @@ fn strategy(c: &Ctx, i: usize, ss: &Spanned<RawStrategy>) -> R<Strategy> {
             preview_duration: c.dur(&s.preview_duration, d::BG_PREVIEW_DURATION),
             preview_rate: c.non_neg(&s.preview_rate, d::BG_PREVIEW_RATE, &key("preview_rate"))?,
             scale_down_delay: c.dur(&s.scale_down_delay, d::SCALE_DOWN_DELAY),
+            abort_scale_down_delay: abort_delay(c, s),
         }),
         "canary" => {
             let (max_surge, max_unavailable) = surge_pair(c, s, &path)?;
@@ -700,7 +715,7 @@ fn strategy(c: &Ctx, i: usize, ss: &Spanned<RawStrategy>) -> R<Strategy> {
                 max_surge,
                 max_unavailable,
                 scale_down_delay: c.dur(&s.scale_down_delay, d::SCALE_DOWN_DELAY),
-                abort_scale_down_delay: c.dur(&s.abort_scale_down_delay, d::ABORT_SCALE_DOWN_DELAY),
+                abort_scale_down_delay: abort_delay(c, s),
             })
         }
         "flagger" => StrategyKind::Flagger(flagger(c, s, &path)?),
@@ -712,6 +727,13 @@ fn strategy(c: &Ctx, i: usize, ss: &Spanned<RawStrategy>) -> R<Strategy> {
         rollback,
         kind,
     })
+}
+
+/// `abort_scale_down_delay`: as Argo's `abortScaleDownDelaySeconds`, 0 means the
+/// aborted ReplicaSet is never scaled down.
+fn abort_delay(c: &Ctx, s: &RawStrategy) -> Option<SimTime> {
+    let t = c.dur(&s.abort_scale_down_delay, d::ABORT_SCALE_DOWN_DELAY);
+    (!t.is_zero()).then_some(t)
 }
 
 /// A traffic weight in 0..=100.
@@ -777,19 +799,6 @@ fn flagger(c: &Ctx, s: &RawStrategy, path: &str) -> R<FlaggerParams> {
         Some(v) => weight(c, v, &key("max_weight"))?,
         None => d::FLAGGER_MAX_WEIGHT,
     };
-    let step_weight = c.int(
-        &s.step_weight,
-        d::FLAGGER_STEP_WEIGHT,
-        &key("step_weight"),
-        1,
-    )?;
-    if step_weight > 100 {
-        return Err(c.err(
-            &key("step_weight"),
-            span(&s.step_weight),
-            format!("must be at most 100, got {step_weight}"),
-        ));
-    }
     let mut step_weights = Vec::new();
     if let Some(list) = &s.step_weights {
         for (j, v) in list.get_ref().iter().enumerate() {
@@ -809,14 +818,58 @@ fn flagger(c: &Ctx, s: &RawStrategy, path: &str) -> R<FlaggerParams> {
             step_weights.push(w);
         }
     }
+    // Flagger's `stepWeight` is unset (0) by default; this model's default of 10 only
+    // stands in for it when no `step_weights` are given, so that the list drives the
+    // ramp (Flagger's `nextStepWeight` follows the list only when stepWeight is 0).
+    let default_step = if step_weights.is_empty() {
+        d::FLAGGER_STEP_WEIGHT
+    } else {
+        0
+    };
+    let step_weight = c.int(&s.step_weight, default_step, &key("step_weight"), 0)?;
+    if step_weight > 100 {
+        return Err(c.err(
+            &key("step_weight"),
+            span(&s.step_weight),
+            format!("must be at most 100, got {step_weight}"),
+        ));
+    }
+    let iterations = c.int(&s.iterations, d::FLAGGER_ITERATIONS, &key("iterations"), 0)?;
+    if step_weight == 0 && step_weights.is_empty() && iterations == 0 {
+        return Err(c.err(
+            &key("step_weight"),
+            span(&s.step_weight),
+            "step_weight = 0 needs step_weights or iterations: the canary weight would never grow",
+        ));
+    }
     Ok(FlaggerParams {
         interval: c.pos_dur(&s.interval, d::FLAGGER_INTERVAL, &key("interval"))?,
         step_weights,
         step_weight,
         max_weight,
         threshold: c.int(&s.threshold, d::FLAGGER_THRESHOLD, &key("threshold"), 1)?,
-        iterations: c.int(&s.iterations, d::FLAGGER_ITERATIONS, &key("iterations"), 0)?,
+        iterations,
     })
+}
+
+/// Settings that are valid but easy to misread, one line each.
+fn strategy_warnings(sc: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, s) in sc.strategies.iter().enumerate() {
+        if let StrategyKind::Flagger(p) = &s.kind
+            && p.step_weight > 0
+            && p.iterations == 0
+            && let Some(&last) = p.step_weights.last()
+        {
+            out.push(format!(
+                "strategy[{i}] \"{}\": step_weight = {} takes precedence over step_weights, as in \
+                 Flagger: the weight grows by {} up to {last} (the last of step_weights); remove \
+                 step_weight to follow step_weights",
+                s.name, p.step_weight, p.step_weight
+            ));
+        }
+    }
+    out
 }
 
 fn pipeline(c: &Ctx, r: &RawPipeline) -> R<Vec<PipelineStage>> {

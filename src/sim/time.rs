@@ -56,6 +56,45 @@ impl SimTime {
     pub fn mul_f64(self, f: f64) -> SimTime {
         SimTime::from_secs_f64(self.secs_f64() * f)
     }
+    /// This span for a person to read (trace details): see `Human`.
+    pub fn human(self) -> Human {
+        Human(self)
+    }
+}
+
+/// A span rounded for reading: from one second up to a tenth of a second in the
+/// scenario's units (`12m5.8s`, `1h2m`), below it whole milliseconds (`726ms`) or
+/// microseconds. `Display` of `SimTime` itself stays exact (it is written back into
+/// scenario files).
+#[derive(Clone, Copy, Debug)]
+pub struct Human(SimTime);
+
+impl fmt::Display for Human {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let us = self.0.0;
+        if us == 0 {
+            return write!(f, "0s");
+        }
+        if us < 1_000 {
+            return write!(f, "{us}us");
+        }
+        if us < 999_500 {
+            return write!(f, "{}ms", (us + 500) / 1_000);
+        }
+        let tenths = us.saturating_add(50_000) / 100_000;
+        let (h, m, t) = (tenths / 36_000, tenths / 600 % 60, tenths % 600);
+        if h > 0 {
+            write!(f, "{h}h")?;
+        }
+        if m > 0 {
+            write!(f, "{m}m")?;
+        }
+        match (t / 10, t % 10) {
+            (0, 0) if h > 0 || m > 0 => Ok(()),
+            (s, 0) => write!(f, "{s}s"),
+            (s, d) => write!(f, "{s}.{d}s"),
+        }
+    }
 }
 
 impl Add for SimTime {
@@ -117,6 +156,21 @@ mod tests {
         assert_eq!(SimTime::from_millis(250).to_string(), "250ms");
         assert_eq!(SimTime::from_secs(3600).to_string(), "1h");
         assert_eq!(SimTime::ZERO.to_string(), "0s");
+    }
+
+    #[test]
+    fn human_rounds_for_reading() {
+        let check = |us: u64, want: &str| assert_eq!(SimTime(us).human().to_string(), want);
+        // 725.809376 s = 12 min 5.809376 s, to a tenth of a second.
+        check(725_809_376, "12m5.8s");
+        check(3_600_000_000 + 120_000_000, "1h2m");
+        check(59_960_000, "1m");
+        check(20_123_456, "20.1s");
+        check(999_400, "999ms");
+        check(999_600, "1s");
+        check(1_500, "2ms");
+        check(40, "40us");
+        check(0, "0s");
     }
 
     #[test]

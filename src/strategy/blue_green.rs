@@ -4,27 +4,43 @@
 //! Follows the rollout controller's sequence: the new ReplicaSet is scaled to
 //! `replicas` behind the preview service while the active service keeps the old one;
 //! once every preview pod is available the pre-promotion phase runs for
-//! `preview_duration`; then the rollout promotes at once (`auto_promote = true`) or
-//! pauses until a person promotes it (after a `human_promote` draw). Promotion
+//! `preview_duration`; then the rollout promotes (`auto_promote = true`) or pauses
+//! until a person promotes it (after a `human_promote` draw). Either way the switch
+//! waits until the new ReplicaSet is fully available again (Argo's
+//! `reconcileActiveService` skips the switch while the new ReplicaSet is not
+//! saturated: a preview pod that crashed or turned unready holds it). Promotion
 //! switches the active service's selector; the old stack is scaled to zero after
 //! `scale_down_delay`, during which the post-promotion analysis watches the new
 //! version's live traffic. The deploy counts as done at that scale-down (Argo marks
 //! the rollout fully promoted when post-promotion analysis ends, which it cuts off at
 //! `scaleDownDelaySeconds`).
 //!
+//! Pre-promotion check: from the start of the pre-promotion phase (once the preview
+//! endpoints have reached the balancer, one `endpoint_lag` later) until the switch,
+//! a load test sends `preview_rate` synthetic requests per second to the preview
+//! service (`Core::preview_traffic`); they are served by the preview pods like any
+//! request but are not user traffic. With `rollback = "auto"` the `[monitoring]` rule
+//! is evaluated on them every `interval` (`Scope::Preview`, the stand-in for a
+//! `prePromotionAnalysis`), and a failure aborts before any user reaches the new
+//! version. With `preview_rate = 0` nothing checks the preview stack but readiness.
+//!
 //! A selector switch is not instant: it reaches the balancer after `endpoint_lag`,
 //! like any endpoint change, so a switch back during `scale_down_delay` restores the
 //! old version within that lag.
 //!
-//! Simplifications: no synthetic preview traffic — `preview_rate` does not generate
-//! requests, so the pre-promotion phase is a readiness-gated wait of
-//! `preview_duration` and only crash-looping or unready preview pods hold it; no
-//! `previewReplicaCount`; an aborted preview stack is scaled down as soon as no
-//! traffic can reach it (Argo's `abortScaleDownDelaySeconds` is not a parameter
-//! here); `progressDeadlineSeconds` takes Argo's default (600 s) while the preview
-//! stack comes up and only marks the rollout stalled. A rollback after the old stack
-//! is gone scales the old version back to full size and switches once it is
-//! available.
+//! Abort: the active service goes back to the old stack (scaled back up first if it
+//! is gone); once it serves everything and is fully available, the preview stack is
+//! scaled down after `abort_scale_down_delay` (Argo's `abortScaleDownDelaySeconds`,
+//! 30 s by default; `"0s"` leaves it running for good, and the rollback is then
+//! complete without it). A rollback after the old stack is gone is a new rollout in
+//! Argo: the version it replaces goes after `scale_down_delay`.
+//!
+//! Simplifications: the pre-promotion check is the `[monitoring]` rule, not an
+//! AnalysisTemplate; no `previewReplicaCount`; `progressDeadlineSeconds` takes Argo's
+//! default (600 s) while the preview stack comes up (or a promotion waits for it) and
+//! only marks the rollout stalled. In fluid mode the synthetic requests stay
+//! request-level (the preview stack has no user traffic, so they meet no fluid
+//! load); a parked probe chain of a preview pod does not see them queue.
 
 use crate::scenario::BlueGreenParams;
 use crate::sim::SimTime;
@@ -39,6 +55,8 @@ const T_PERSON: u32 = 2;
 const T_SCALE_DOWN: u32 = 3;
 const T_SWITCH: u32 = 4;
 const T_DEADLINE: u32 = 5;
+const T_ABORT_SCALE_DOWN: u32 = 6;
+const T_PREVIEW_LOAD: u32 = 7;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -48,6 +66,8 @@ enum State {
     Checking,
     /// Waiting for a person to promote.
     Gated,
+    /// Promotion decided; the switch waits for a fully available new ReplicaSet.
+    Promotable,
     /// Active service switched; the old stack waits for `scale_down_delay`.
     Switched,
     Done,
@@ -66,6 +86,10 @@ pub struct BlueGreen {
     switch_applied: bool,
     last_progress: (u32, u32),
     last_progress_at: SimTime,
+    /// Aborting: how long the preview stack stays once the old one serves everything
+    /// (`None`: never), and whether that wait has started.
+    abort_delay: Option<SimTime>,
+    abort_wait_started: bool,
 }
 
 impl BlueGreen {
@@ -78,6 +102,8 @@ impl BlueGreen {
             switch_applied: true,
             last_progress: (0, 0),
             last_progress_at: SimTime::ZERO,
+            abort_delay: None,
+            abort_wait_started: false,
         }
     }
 
@@ -103,46 +129,71 @@ impl BlueGreen {
         core.timer(core.now + core.sc.load_balancer.endpoint_lag, T_SWITCH);
     }
 
+    /// The progress deadline while the new ReplicaSet is not fully available: any
+    /// change of its pod counts re-arms it (and clears a stall).
+    fn note_progress(&mut self, core: &mut Core, phase: DeployPhase) {
+        let c = core.counts(1);
+        let p = (c.active, c.available);
+        if p != self.last_progress {
+            self.last_progress = p;
+            self.last_progress_at = core.now;
+            if core.deploy.stalled {
+                core.deploy.stalled = false;
+                core.phase = phase;
+            }
+            core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+        }
+    }
+
     pub fn sync(&mut self, core: &mut Core) {
         let r = self.replicas;
         match self.state {
             State::Preview => {
-                let c = core.counts(1);
-                let p = (c.active, c.available);
-                if p != self.last_progress {
-                    self.last_progress = p;
-                    self.last_progress_at = core.now;
-                    if core.deploy.stalled {
-                        core.deploy.stalled = false;
-                        core.phase = DeployPhase::Rolling;
-                    }
-                    core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
-                }
-                if c.available >= r {
+                self.note_progress(core, DeployPhase::Rolling);
+                if core.counts(1).available >= r {
                     self.state = State::Checking;
                     core.phase = DeployPhase::Paused;
                     core.deploy.stalled = false;
                     let d = self.p.preview_duration;
                     core.log("preview_ready", None, || {
-                        format!("preview stack available; promotion checks for {d}")
+                        format!(
+                            "preview stack available; promotion checks for {}",
+                            d.human()
+                        )
                     });
+                    if self.p.preview_rate > 0.0 {
+                        let lag = core.sc.load_balancer.endpoint_lag;
+                        core.timer(core.now + lag, T_PREVIEW_LOAD);
+                    }
                     core.timer(core.now + d, T_PREVIEW_DONE);
+                }
+            }
+            State::Promotable => {
+                self.note_progress(core, DeployPhase::Promoting);
+                if core.counts(1).available >= r {
+                    self.promote(core);
                 }
             }
             State::Aborting => {
                 if self.active == 1 && core.counts(0).available >= r {
                     self.switch_to(core, 0);
                 }
-                // The preview stack goes once no request can reach it.
-                if self.active == 0 && self.switch_applied && core.desired(1) != 0 {
-                    core.set_desired(1, 0);
+                let back = self.active == 0 && self.switch_applied;
+                let old_ready = core.counts(0).available >= r;
+                // Argo sets the scale-down deadline of the aborted ReplicaSet once the
+                // stable one can serve everything.
+                if back && old_ready && !self.abort_wait_started {
+                    self.abort_wait_started = true;
+                    match self.abort_delay {
+                        Some(d) => core.timer(core.now + d, T_ABORT_SCALE_DOWN),
+                        None => core.log("keep_preview", None, || {
+                            "abort_scale_down_delay = 0s: the preview stack is never scaled down"
+                                .into()
+                        }),
+                    }
                 }
-                let c1 = core.counts(1);
-                if self.active == 0
-                    && self.switch_applied
-                    && c1.active == 0
-                    && core.counts(0).available >= r
-                {
+                let settled = self.abort_delay.is_none() || core.counts(1).active == 0;
+                if back && old_ready && self.abort_wait_started && settled {
                     self.state = State::Aborted;
                     core.phase = DeployPhase::Done;
                     core.deploy.rollback_complete = true;
@@ -153,10 +204,32 @@ impl BlueGreen {
         }
     }
 
+    /// Promotion is decided (automatically or by a person): switch now if the new
+    /// ReplicaSet is fully available, otherwise as soon as it is.
+    fn promotion_decided(&mut self, core: &mut Core) {
+        core.deploy.gated = false;
+        let c = core.counts(1);
+        if c.available >= self.replicas {
+            self.promote(core);
+            return;
+        }
+        self.state = State::Promotable;
+        core.phase = DeployPhase::Promoting;
+        let (a, r) = (c.available, self.replicas);
+        core.log("promotion_waits", None, || {
+            format!("new ReplicaSet not fully available ({a} of {r}): switch deferred")
+        });
+        self.last_progress = (c.active, c.available);
+        self.last_progress_at = core.now;
+        core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+    }
+
     fn promote(&mut self, core: &mut Core) {
         self.state = State::Switched;
         core.phase = DeployPhase::Promoting;
         core.deploy.gated = false;
+        core.deploy.stalled = false;
+        core.preview_traffic(0.0);
         core.log("promote", None, String::new);
         self.switch_to(core, 1);
         core.timer(core.now + self.p.scale_down_delay, T_SCALE_DOWN);
@@ -166,16 +239,21 @@ impl BlueGreen {
         match tag {
             T_PREVIEW_DONE if self.state == State::Checking => {
                 if self.p.auto_promote {
-                    self.promote(core);
+                    self.promotion_decided(core);
                 } else {
                     self.state = State::Gated;
                     core.deploy.gated = true;
                     let d = core.people_draw(&core.sc.monitoring.human_promote);
-                    core.log("pause", None, || format!("a person promotes in {d}"));
+                    core.log("pause", None, || {
+                        format!("a person promotes in {}", d.human())
+                    });
                     core.timer(core.now + d, T_PERSON);
                 }
             }
-            T_PERSON if self.state == State::Gated => self.promote(core),
+            T_PERSON if self.state == State::Gated => self.promotion_decided(core),
+            T_PREVIEW_LOAD if self.pre_promotion() => {
+                core.preview_traffic(self.p.preview_rate);
+            }
             T_SCALE_DOWN if self.state == State::Switched => {
                 core.log("scale_down", None, || "old stack scaled down".into());
                 core.set_desired(0, 0);
@@ -192,8 +270,15 @@ impl BlueGreen {
                 });
                 self.sync(core);
             }
+            T_ABORT_SCALE_DOWN if self.state == State::Aborting => {
+                core.log("scale_down", None, || {
+                    "aborted preview stack scaled down".into()
+                });
+                core.set_desired(1, 0);
+                self.sync(core);
+            }
             T_DEADLINE
-                if self.state == State::Preview
+                if matches!(self.state, State::Preview | State::Promotable)
                     && !core.deploy.stalled
                     && core.now >= self.last_progress_at + PROGRESS_DEADLINE =>
             {
@@ -205,16 +290,36 @@ impl BlueGreen {
         }
     }
 
-    /// Post-promotion analysis on live traffic, from the switch until the old stack
-    /// goes (no preview traffic exists to analyse before the switch).
+    /// From the preview stack's availability until the switch.
+    fn pre_promotion(&self) -> bool {
+        matches!(
+            self.state,
+            State::Checking | State::Gated | State::Promotable
+        )
+    }
+
+    /// The strategy's own analysis: the synthetic preview requests before the switch
+    /// (when there are any), live traffic from the switch until the old stack goes.
     pub fn analysis_scope(&self) -> Option<Scope> {
-        (self.state == State::Switched).then_some(Scope::NewVersion)
+        match self.state {
+            _ if self.pre_promotion() && self.p.preview_rate > 0.0 => Some(Scope::Preview),
+            State::Switched => Some(Scope::NewVersion),
+            _ => None,
+        }
     }
 
     pub fn rollback(&mut self, core: &mut Core) {
+        // After the old stack is gone Argo has nothing to abort: going back is a new
+        // rollout, and the version it replaces goes after `scaleDownDelaySeconds`.
+        self.abort_delay = if self.state == State::Done {
+            Some(self.p.scale_down_delay)
+        } else {
+            self.p.abort_scale_down_delay
+        };
         self.state = State::Aborting;
         core.deploy.gated = false;
         core.deploy.stalled = false;
+        core.preview_traffic(0.0);
         core.log("abort", None, || "rollout aborted".into());
         if core.desired(0) != self.replicas {
             core.set_desired(0, self.replicas);
@@ -236,6 +341,7 @@ mod tests {
             preview_duration: s(60),
             preview_rate: 0.0,
             scale_down_delay: s(30),
+            abort_scale_down_delay: Some(s(30)),
         }
     }
 
@@ -302,7 +408,17 @@ mod tests {
             let back = r.rollback_s.expect("traffic back on the old version");
             assert!(back <= lag + 1e-6, "seed {seed}: rollback took {back} s");
             assert_eq!(r.outcome, Outcome::RolledBack);
-            assert!(first_event(&out, "scale_down").is_none(), "old stack kept");
+            let events = &out.trace.as_ref().unwrap().events;
+            let scale_downs: Vec<_> = events.iter().filter(|e| e.kind == "scale_down").collect();
+            // The old stack is kept; the aborted preview stack goes
+            // `abort_scale_down_delay` (30 s) after the switch back reached the balancer.
+            assert_eq!(scale_downs.len(), 1, "seed {seed}");
+            assert!(scale_downs[0].detail.contains("preview"));
+            let gone = scale_downs[0].t.secs_f64();
+            assert!(
+                (gone - (decide + back + 30.0)).abs() < 1e-6,
+                "seed {seed}: {gone}"
+            );
             assert!(r.deploy_duration_s.is_none());
             let last = out.trace.as_ref().unwrap().timeline.last().unwrap();
             assert_eq!((last.sample.new.active, last.sample.old.ready), (0, 10));

@@ -18,9 +18,12 @@
 //!   pods go after `scale_down_delay`, without one promotion is the same surge-bounded
 //!   scale up/down (Argo ignores `scaleDownDelaySeconds` for a basic canary);
 //! - abort: router weight 0 at once and the canary scaled to zero after
-//!   `abort_scale_down_delay` (Argo does not apply that delay to a basic canary, so
-//!   without a router the canary is scaled down as the stable set comes back, within
-//!   surge and unavailability).
+//!   `abort_scale_down_delay`; `"0s"` leaves it running for good, as Argo's
+//!   `abortScaleDownDelaySeconds: 0` does, and the rollback is complete once the
+//!   stable set serves all traffic. Argo does not apply that delay to a basic canary,
+//!   so without a router the canary is scaled down as the stable set comes back,
+//!   within surge and unavailability. A rollback after full promotion is a new
+//!   rollout in Argo: the version it replaces goes after `scale_down_delay`.
 //!
 //! Simplifications: `progressDeadlineSeconds` uses Argo's default (600 s) and only
 //! marks the rollout stalled (`progressDeadlineAbort` is false by default); an inline
@@ -30,8 +33,7 @@
 //! rollback after full promotion re-deploys the stable version with the abort
 //! mechanics (switch back at once while the old pods still run, otherwise scale them
 //! up, then switch), not through the steps again; router weight changes take effect
-//! at once (no proxy propagation delay); `abort_scale_down_delay = "0s"` scales the
-//! canary down at once (in Argo 0 means "never").
+//! at once (no proxy propagation delay).
 
 use crate::scenario::{CanaryParams, CanaryStep, Rollback};
 use crate::sim::SimTime;
@@ -226,6 +228,8 @@ pub struct Canary {
     canary_scale: Option<u32>,
     /// Aborting with a router: traffic already switched back to stable.
     switched_back: bool,
+    /// Aborting: how long the canary stays up once traffic is back (`None`: never).
+    abort_delay: Option<SimTime>,
     last_progress: (u32, u32, u32, u32, usize),
     last_progress_at: SimTime,
 }
@@ -249,6 +253,7 @@ impl Canary {
             weight: 0,
             canary_scale: None,
             switched_back: false,
+            abort_delay: None,
             last_progress: (0, 0, 0, 0, 0),
             last_progress_at: SimTime::ZERO,
         }
@@ -398,8 +403,8 @@ impl Canary {
                         }
                     };
                     core.log("pause", None, || match d {
-                        Some(_) => format!("pause {wait}"),
-                        None => format!("indefinite pause; a person resumes in {wait}"),
+                        Some(_) => format!("pause {}", wait.human()),
+                        None => format!("indefinite pause; a person resumes in {}", wait.human()),
                     });
                     core.timer(core.now + wait, self.tag(T_STEP));
                 }
@@ -448,7 +453,11 @@ impl Canary {
         } else {
             core.desired(0) == r
         };
-        if back && c0.available >= r && core.desired(1) == 0 && c1.active == 0 {
+        // A canary that is never scaled down is where the abort leaves it: the
+        // rollback is complete once the stable set serves everything.
+        let canary_settled = (self.p.traffic_routing && self.abort_delay.is_none())
+            || (core.desired(1) == 0 && c1.active == 0);
+        if back && c0.available >= r && canary_settled {
             self.state = State::Aborted;
             core.phase = DeployPhase::Done;
             core.deploy.rollback_complete = true;
@@ -456,11 +465,16 @@ impl Canary {
         }
     }
 
-    /// Router weight 0; the canary goes after `abort_scale_down_delay`.
+    /// Router weight 0; the canary goes after the abort delay, if ever.
     fn switch_back(&mut self, core: &mut Core) {
         self.switched_back = true;
         self.set_weight_mode(core, 0);
-        core.timer(core.now + self.p.abort_scale_down_delay, T_ABORT_SCALE_DOWN);
+        match self.abort_delay {
+            Some(d) => core.timer(core.now + d, T_ABORT_SCALE_DOWN),
+            None => core.log("keep_canary", None, || {
+                "abort_scale_down_delay = 0s: the canary is never scaled down".into()
+            }),
+        }
     }
 
     fn note_progress(&mut self, core: &mut Core) {
@@ -562,6 +576,13 @@ impl Canary {
 
     pub fn rollback(&mut self, core: &mut Core) {
         let after_done = self.state == State::Done;
+        // After full promotion Argo has nothing to abort: going back is a new rollout,
+        // and the version it replaces goes after `scaleDownDelaySeconds`.
+        self.abort_delay = if after_done {
+            Some(self.p.scale_down_delay)
+        } else {
+            self.p.abort_scale_down_delay
+        };
         self.state = State::Aborting;
         self.weight = 0;
         self.canary_scale = None;
@@ -593,7 +614,7 @@ mod tests {
             max_surge: IntOrPercent::Percent(25.0),
             max_unavailable: IntOrPercent::Percent(25.0),
             scale_down_delay: s(30),
-            abort_scale_down_delay: s(30),
+            abort_scale_down_delay: Some(s(30)),
         }
     }
 

@@ -8,11 +8,13 @@
 //!   deadline this fails the canary); when the failed checks have reached `threshold`,
 //!   roll back; otherwise check the metrics (skipped on the first tick at weight 0,
 //!   "Starting canary analysis"). A failed check is counted (never reset by a later
-//!   pass) and halts advancement for this tick. A passing one advances the weight by
-//!   `step_weight` (or to the next of `step_weights`) up to `max_weight`; at
-//!   `max_weight` a passing check promotes: the primary's template is replaced (a
-//!   Kubernetes rolling update of the primary, 25% / 25%, the Deployment defaults),
-//!   the canary keeps its weight meanwhile. The next tick with the primary rolled out
+//!   pass) and halts advancement for this tick; the first one is the detection. A
+//!   passing one advances the weight by `step_weight` up to `max_weight`, or to the
+//!   next of `step_weights` (whose last entry is then the maximum; a non-zero
+//!   `step_weight` takes precedence, as in Flagger); at the maximum a passing check
+//!   promotes: the primary's template is replaced (a Kubernetes rolling update of the
+//!   primary, 25% / 25%, the Deployment defaults), the canary keeps its weight
+//!   meanwhile. The next tick with the primary rolled out
 //!   routes all traffic to it; the one after scales the canary to zero: succeeded.
 //! - `iterations > 0`: blue/green. The canary gets no traffic during `iterations`
 //!   checks, then (mesh provider) all traffic for one more interval, and a passing
@@ -83,6 +85,8 @@ pub struct Flagger {
     weight: u32,
     failed_checks: u32,
     iterations: u32,
+    /// Weight advances made so far (the index into `step_weights`).
+    advances: u32,
     /// Last time the canary was fully ready (or scaled up): the progress deadline.
     canary_progress_at: SimTime,
     primary_ready: bool,
@@ -102,6 +106,7 @@ impl Flagger {
             weight: 0,
             failed_checks: 0,
             iterations: 0,
+            advances: 0,
             canary_progress_at: SimTime::ZERO,
             primary_ready: true,
         }
@@ -115,25 +120,22 @@ impl Flagger {
         }
     }
 
-    /// Flagger's `nextStepWeight`.
-    fn next_step(&self) -> u32 {
-        let w = &self.p.step_weights;
-        if self.p.step_weight > 0 || w.is_empty() {
-            return self.p.step_weight;
+    /// The weight of the next advance, or `None` when the ramp is over and a passing
+    /// check promotes. As Flagger's `nextStepWeight` and `runCanary`: a non-zero
+    /// `step_weight` takes precedence (increments up to `max_weight`); otherwise the
+    /// weights follow `step_weights`, one entry per advance. For a rising list that is
+    /// Flagger's lookup of the current weight; a repeated entry holds its weight for
+    /// one more interval (Flagger would stop advancing there; the importer's A/B
+    /// share relies on the hold).
+    fn next_weight(&self) -> Option<u32> {
+        if self.p.step_weight > 0 || self.p.step_weights.is_empty() {
+            return (self.weight < self.max_weight())
+                .then(|| (self.weight + self.p.step_weight).min(100));
         }
-        let max_step = 100 - self.weight.min(100);
-        if max_step == 0 {
-            return 1;
-        }
-        if self.weight == 0 {
-            return max_step.min(w[0]);
-        }
-        for i in 0..w.len() - 1 {
-            if w[i] == self.weight {
-                return max_step.min(w[i + 1].saturating_sub(self.weight));
-            }
-        }
-        max_step
+        self.p
+            .step_weights
+            .get(self.advances as usize)
+            .map(|&w| w.min(100))
     }
 
     fn set_weight(&mut self, w: u32, core: &mut Core) {
@@ -264,9 +266,9 @@ impl Flagger {
                     self.failed_checks += 1;
                     let n = self.failed_checks;
                     core.log("check_failed", None, || format!("failed checks {n}"));
-                    if n >= self.p.threshold.max(1) {
-                        core.deploy.detect_at.get_or_insert(core.now);
-                    }
+                    // DESIGN §6: detection is the first failed check, not the one that
+                    // reaches the threshold (that one only decides).
+                    core.deploy.detect_at.get_or_insert(core.now);
                     return;
                 }
             }
@@ -282,15 +284,12 @@ impl Flagger {
             }
             return;
         }
-        let step = self.next_step();
-        if step == 0 {
-            return;
-        }
-        if self.weight < self.max_weight() {
-            let w = (self.weight + step).min(100);
-            self.set_weight(w, core);
-        } else {
-            self.promote(core);
+        match self.next_weight() {
+            Some(w) => {
+                self.advances += 1;
+                self.set_weight(w, core);
+            }
+            None => self.promote(core),
         }
     }
 

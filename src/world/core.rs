@@ -98,6 +98,14 @@ pub struct Core<'a> {
     pod_keys: Keyed,
     node_streams: Vec<Stream>,
     people: Stream,
+    /// Synthetic requests to the preview stack (`preview_traffic`): their rate per
+    /// second (0: none), the epoch of the running arrival chain, the next request
+    /// number, per-request draws and inter-arrival gaps, each its own stream.
+    preview_rate: f64,
+    preview_epoch: u32,
+    next_preview: u32,
+    preview_keys: Keyed,
+    preview_gaps: Stream,
     sync_pending: bool,
     pub(super) rollback_requested: bool,
     /// Pods holding a node slot (scheduled and not yet exited).
@@ -113,6 +121,9 @@ pub struct Core<'a> {
     /// looked (they may still hold work to serve or lose).
     pub(super) left_lb: Vec<u32>,
 }
+
+/// `Req::attempt` of a synthetic preview request (never a client retry count).
+const PREVIEW_ATTEMPT: u8 = u8::MAX;
 
 fn is_faulty_kind(f: &Option<Fault>, pred: impl Fn(&Fault) -> bool) -> bool {
     f.as_ref().is_some_and(pred)
@@ -225,6 +236,11 @@ impl<'a> Core<'a> {
                 .map(|i| Stream::new(seed, Purpose::NodeFailure, i))
                 .collect(),
             people: Stream::new(seed, Purpose::People, 0),
+            preview_rate: 0.0,
+            preview_epoch: 0,
+            next_preview: 0,
+            preview_keys: Keyed::new(seed, Purpose::Preview, 0),
+            preview_gaps: Stream::new(seed, Purpose::Preview, 1),
             sync_pending: false,
             rollback_requested: false,
             live_pods: 0,
@@ -494,7 +510,7 @@ impl<'a> Core<'a> {
         let b = self.backoff(self.pods[p as usize].pull_attempts);
         self.pods[p as usize].phase = Phase::PullBackOff;
         self.log("pull_failed", Some(p), || {
-            format!("ErrImagePull (disk full); retry in {b}")
+            format!("ErrImagePull (disk full); retry in {}", b.human())
         });
         self.q.push(self.now + b, Ev::PullRetry { pod: p, inc });
     }
@@ -544,7 +560,7 @@ impl<'a> Core<'a> {
             self.q.push(self.now + t, Ev::Crash { pod: p, inc });
         }
         self.log("started", Some(p), || {
-            format!("container started; app up in {startup}")
+            format!("container started; app up in {}", startup.human())
         });
     }
 
@@ -738,7 +754,9 @@ impl<'a> Core<'a> {
             return;
         }
         let b = self.backoff(exp);
-        self.log("crash", Some(p), || format!("{why}; CrashLoopBackOff {b}"));
+        self.log("crash", Some(p), || {
+            format!("{why}; CrashLoopBackOff {}", b.human())
+        });
         self.q.push(self.now + b, Ev::Restart { pod: p, inc });
         self.request_sync();
     }
@@ -953,11 +971,12 @@ impl<'a> Core<'a> {
 
     #[inline]
     fn keys(&self, r: &Req) -> Keyed {
-        if r.attempt == 0 {
-            self.req_keys.child(r.key as u64)
-        } else {
-            self.retry_keys.child(r.key as u64)
-        }
+        let base = match r.attempt {
+            0 => self.req_keys,
+            PREVIEW_ATTEMPT => self.preview_keys,
+            _ => self.retry_keys,
+        };
+        base.child(r.key as u64)
     }
 
     #[inline]
@@ -992,7 +1011,7 @@ impl<'a> Core<'a> {
         let pod = &mut self.pods[p as usize];
         if pod.busy < workers {
             pod.busy += 1;
-            self.start_service(p, req);
+            self.start_service(p, req, k);
         } else if pod.queue.len() < limit {
             pod.queue.push_back(req);
             self.metrics.waited(req.arrive);
@@ -1018,9 +1037,9 @@ impl<'a> Core<'a> {
         1.0 - (1.0 - base) * (1.0 - extra)
     }
 
+    /// `k`: the request's draws (`keys`), which the caller has at hand.
     #[inline]
-    fn start_service(&mut self, p: u32, req: Req) {
-        let k = self.keys(&req);
+    fn start_service(&mut self, p: u32, req: Req, k: Keyed) {
         let mut t = self.sc.service.service_time.sample(k.uniform(0));
         let pod = &mut self.pods[p as usize];
         if pod.version == 1 {
@@ -1061,7 +1080,8 @@ impl<'a> Core<'a> {
         self.finish(req, v, true, latency, failed);
         if let Some(n) = next {
             self.pods[p as usize].busy += 1;
-            self.start_service(p, n);
+            let k = self.keys(&n);
+            self.start_service(p, n, k);
         } else {
             let pod = &self.pods[p as usize];
             if pod.terminating && !pod.accepting && pod.busy == 0 {
@@ -1095,6 +1115,10 @@ impl<'a> Core<'a> {
         } else {
             latency
         };
+        if req.attempt == PREVIEW_ATTEMPT {
+            self.finish_preview(req, shown, failed);
+            return;
+        }
         self.metrics
             .request(req.arrive, version, routed, req.user, shown, failed);
         if failed && (req.attempt as u32) < self.sc.traffic.retries {
@@ -1107,6 +1131,93 @@ impl<'a> Core<'a> {
                     attempt: req.attempt + 1,
                 },
             );
+        }
+    }
+
+    // ---------------------------------------------------------------- preview traffic
+
+    /// Starts (`rate` > 0, per second) or stops (0) the synthetic requests a load test
+    /// sends to the preview service, i.e. to the new version's endpoints whatever the
+    /// active service's weight. They queue and are served like any request but are
+    /// not user traffic: they count only in the preview window (`Scope::Preview`).
+    /// Their arrivals and draws come from the `Preview` streams, so turning them on
+    /// shifts no other draw.
+    pub fn preview_traffic(&mut self, rate: f64) {
+        if self.preview_rate == rate {
+            return;
+        }
+        self.preview_epoch += 1;
+        self.preview_rate = rate;
+        if rate > 0.0 {
+            self.metrics.enable_preview();
+            let at = self.now + self.preview_gap();
+            let epoch = self.preview_epoch;
+            self.q.push(at, Ev::PreviewArrival { epoch });
+        }
+    }
+
+    /// A synthetic preview request is done: it counts only in the preview window.
+    #[cold]
+    #[inline(never)]
+    fn finish_preview(&mut self, req: Req, latency: SimTime, failed: bool) {
+        self.metrics.preview_request(req.arrive, latency, failed);
+    }
+
+    /// Poisson arrivals: an exponential gap at the preview rate.
+    fn preview_gap(&mut self) -> SimTime {
+        SimTime::from_secs_f64(self.preview_gaps.exp1() / self.preview_rate)
+    }
+
+    pub(super) fn on_preview_arrival(&mut self, epoch: u32) {
+        if epoch != self.preview_epoch {
+            return; // a chain stopped (or restarted) since
+        }
+        let at = self.now + self.preview_gap();
+        self.q.push(at, Ev::PreviewArrival { epoch });
+        let key = self.next_preview;
+        self.next_preview += 1;
+        let mut req = Req {
+            arrive: self.now,
+            key,
+            user: 0,
+            attempt: PREVIEW_ATTEMPT,
+            error: false,
+        };
+        let k = self.preview_keys.child(key as u64);
+        let eps = self.lb.endpoints(1);
+        if eps.is_empty() {
+            self.finish(req, 1, false, SimTime::ZERO, true);
+            return;
+        }
+        let p = eps[((k.uniform(2) * eps.len() as f64) as usize).min(eps.len() - 1)];
+        let pod = &self.pods[p as usize];
+        if !pod.accepting {
+            let lat = if pod.lost {
+                self.sc.service.timeout
+            } else {
+                SimTime::ZERO
+            };
+            self.finish(req, 1, true, lat, true);
+            return;
+        }
+        // A load tester is no user: the cohort fault never applies, and only the new
+        // version serves it (no mixed-version errors).
+        let base = self.sc.release.baseline_error_rate;
+        let rate = match &self.fault {
+            Some(Fault::Errors { error_rate }) => 1.0 - (1.0 - base) * (1.0 - error_rate),
+            _ => base,
+        };
+        req.error = k.uniform(1) < rate;
+        let workers = self.sc.service.workers;
+        let limit = self.sc.service.queue_limit as usize;
+        let pod = &mut self.pods[p as usize];
+        if pod.busy < workers {
+            pod.busy += 1;
+            self.start_service(p, req, k);
+        } else if pod.queue.len() < limit {
+            pod.queue.push_back(req);
+        } else {
+            self.finish(req, 1, true, SimTime::ZERO, true);
         }
     }
 

@@ -25,25 +25,79 @@ pub use traffic::UserTable;
 #[derive(Clone, Copy, Debug)]
 pub enum Ev {
     Arrival,
-    Retry { user: u32, attempt: u8 },
-    Done { pod: u32, inc: u32, slot: u32 },
-    Pulled { pod: u32, inc: u32 },
-    PullFailed { pod: u32, inc: u32 },
-    PullRetry { pod: u32, inc: u32 },
-    AppUp { pod: u32, inc: u32 },
-    Probe { pod: u32, inc: u32 },
-    Crash { pod: u32, inc: u32 },
-    Restart { pod: u32, inc: u32 },
-    Endpoint { pod: u32, inc: u32, add: bool },
-    StopAccepting { pod: u32, inc: u32 },
-    GraceEnd { pod: u32, inc: u32 },
-    NodeFail { node: u32 },
-    NodeRecover { node: u32 },
-    NodeGrace { node: u32, epoch: u32 },
-    NodeEvict { node: u32, epoch: u32 },
+    /// The next synthetic request to a blue/green preview stack (`Core::preview_traffic`).
+    PreviewArrival {
+        epoch: u32,
+    },
+    Retry {
+        user: u32,
+        attempt: u8,
+    },
+    Done {
+        pod: u32,
+        inc: u32,
+        slot: u32,
+    },
+    Pulled {
+        pod: u32,
+        inc: u32,
+    },
+    PullFailed {
+        pod: u32,
+        inc: u32,
+    },
+    PullRetry {
+        pod: u32,
+        inc: u32,
+    },
+    AppUp {
+        pod: u32,
+        inc: u32,
+    },
+    Probe {
+        pod: u32,
+        inc: u32,
+    },
+    Crash {
+        pod: u32,
+        inc: u32,
+    },
+    Restart {
+        pod: u32,
+        inc: u32,
+    },
+    Endpoint {
+        pod: u32,
+        inc: u32,
+        add: bool,
+    },
+    StopAccepting {
+        pod: u32,
+        inc: u32,
+    },
+    GraceEnd {
+        pod: u32,
+        inc: u32,
+    },
+    NodeFail {
+        node: u32,
+    },
+    NodeRecover {
+        node: u32,
+    },
+    NodeGrace {
+        node: u32,
+        epoch: u32,
+    },
+    NodeEvict {
+        node: u32,
+        epoch: u32,
+    },
     DeployStart,
     Sync,
-    Timer { tag: u32 },
+    Timer {
+        tag: u32,
+    },
     Monitor,
     HumanRollback,
     Tick,
@@ -103,6 +157,8 @@ pub struct RunOutput {
 pub enum Scope {
     Service,
     NewVersion,
+    /// The synthetic requests sent to a blue/green preview stack (not user traffic).
+    Preview,
 }
 
 /// Result of one evaluation of the `[monitoring]` rule.
@@ -121,18 +177,25 @@ impl Core<'_> {
         let to = self.now.second();
         let from = self.now.saturating_sub(m.window).second();
         let v = match scope {
-            Scope::Service => None,
+            Scope::Service | Scope::Preview => None,
             Scope::NewVersion => Some(1),
         };
-        let (r, f) = self.metrics.window(from, to, v);
+        let (r, f) = match scope {
+            Scope::Preview => self.metrics.preview_window(from, to),
+            _ => self.metrics.window(from, to, v),
+        };
         if r < m.min_requests as u64 || r == 0 {
             return Verdict::NoVerdict;
         }
         let mut fail = f as f64 / r as f64 > m.error_rate_max;
-        if !m.latency_p99_max.is_zero()
-            && let Some(p99) = self.metrics.window_p99_ms(from, to, v)
-        {
-            fail |= p99 > m.latency_p99_max.millis_f64();
+        if !m.latency_p99_max.is_zero() {
+            let p99 = match scope {
+                Scope::Preview => self.metrics.preview_p99_ms(from, to),
+                _ => self.metrics.window_p99_ms(from, to, v),
+            };
+            if let Some(p99) = p99 {
+                fail |= p99 > m.latency_p99_max.millis_f64();
+            }
         }
         if fail { Verdict::Fail } else { Verdict::Pass }
     }
@@ -208,6 +271,7 @@ fn run_with(
         core.now = t;
         match ev {
             Ev::Arrival => core.on_arrival(),
+            Ev::PreviewArrival { epoch } => core.on_preview_arrival(epoch),
             Ev::Done { pod, inc, slot } => core.on_done(pod, inc, slot),
             Ev::Retry { user, attempt } => core.on_retry(user, attempt),
             Ev::Probe { pod, inc } => core.on_probe(pod, inc),
@@ -278,7 +342,9 @@ fn run_with(
                 {
                     paged = true;
                     let d = core.people_draw(&sc.monitoring.human_response);
-                    core.log("paged", None, || format!("a person responds in {d}"));
+                    core.log("paged", None, || {
+                        format!("a person responds in {}", d.human())
+                    });
                     core.q.push(t + d, Ev::HumanRollback);
                 }
             }

@@ -6,6 +6,7 @@ mod bad_input;
 mod behaviour;
 mod deploy_manifests;
 mod determinism;
+mod fidelity;
 mod fluid;
 mod gates;
 mod invariants;
