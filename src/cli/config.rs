@@ -256,10 +256,23 @@ impl CheckConfig {
     pub fn from_args(a: CheckArgs) -> Result<CheckConfig, Failure> {
         let seeds = seed_set(a.seed_base, a.seeds, None)?;
         let jobs = jobs(a.jobs)?;
+        let out = a
+            .out
+            .as_deref()
+            .map(|o| Target::check(o, "--out"))
+            .transpose()?;
         let mut scenarios = Vec::new();
         for f in &a.scenarios {
             let mut l = load_scenario(Some(f))?;
             super::args::FidelityArg::apply(a.fidelity, &mut l.parsed.scenario);
+            if l.scenario().expects.is_empty() {
+                return Err(Failure::input(format!(
+                    "error: {}: expect: no [[expect]] gates, so there is nothing to check \
+                     (add e.g. `[[expect]]` with strategy, metric, stat and max; or use \
+                     `deploysim run`)",
+                    l.label
+                )));
+            }
             scenarios.push(l);
         }
         if let Some(j) = &a.junit
@@ -270,11 +283,6 @@ impl CheckConfig {
                 j.display()
             )));
         }
-        let out = a
-            .out
-            .as_deref()
-            .map(|o| Target::check(o, "--out"))
-            .transpose()?;
         Ok(CheckConfig {
             scenarios,
             seeds,

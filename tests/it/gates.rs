@@ -418,3 +418,36 @@ fn ci_example_gates_apply_to_an_imported_manifest() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase").count(), 3, "{xml}");
 }
+
+/// A scenario without gates is a usage error (not an empty pass), and a rate gate
+/// written as a percentage (`max = 5` meaning 5%) is refused instead of passing every run.
+#[test]
+fn check_without_gates_and_percent_rate_bounds_are_refused() {
+    let dir = scratch("gates_refused");
+    let no_gates = write(&dir, "none.toml", crate::default_toml());
+    let junit = dir.join("junit.xml");
+    let o = bin()
+        .arg("check")
+        .arg(&no_gates)
+        .args(["--seeds", "2", "--junit"])
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no [[expect]] gates"));
+    assert!(
+        !junit.exists(),
+        "no JUnit file for a check that checked nothing"
+    );
+    for (metric, stat) in [("p_outage", "rate"), ("blast_radius", "mean")] {
+        let text = format!(
+            "{}\n[[expect]]\nstrategy = \"rolling\"\nmetric = \"{metric}\"\nstat = \"{stat}\"\nmax = 5\n",
+            crate::default_toml()
+        );
+        let f = write(&dir, "pct.toml", &text);
+        let o = bin().arg("validate").arg(&f).output().unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{metric}: {e}");
+        assert!(e.contains("max") && e.contains("0.05"), "{metric}: {e}");
+    }
+}
