@@ -8,6 +8,7 @@ mod determinism;
 mod fluid;
 mod gates;
 mod invariants;
+mod probes;
 mod queueing;
 mod recreate_and_crashloop;
 mod report_files;
