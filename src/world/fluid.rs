@@ -73,28 +73,35 @@
 //! never touches the request-level path.
 
 use super::Ev;
+use super::balancer::Mode;
 use super::core::Core;
 use super::pod::Phase;
 use super::userset;
+use super::waiting::{ServiceShape, Waiting};
 use crate::metrics::{Collector, LogHist};
 use crate::scenario::Fault;
+use crate::scenario::Routing;
 use crate::sim::SimTime;
 use crate::sim::rng::{Keyed, Purpose, normal_quantile_fast};
 
-/// (probability, weight in 1/200) points of the service-time distribution used for
-/// latencies: the midpoints of the bins 0–.2–.4–.6–.8–.9–.95–.98–.99–.995–1, each
-/// bin's width as its weight.
-const LAT_POINTS: [(f64, u64); 10] = [
-    (0.1, 40),
-    (0.3, 40),
-    (0.5, 40),
-    (0.7, 40),
-    (0.85, 20),
-    (0.925, 10),
-    (0.965, 6),
-    (0.985, 2),
-    (0.9925, 1),
-    (0.9975, 1),
+/// (probability, weight in 1/1000) points at which the service time and the
+/// stationary wait are evaluated for latencies: the midpoints of the bins
+/// 0–.15–.3–.45–.55–.7–.85–.93–.97–.985–.995–.999–1, each bin's width as its weight.
+/// The bins around .5 and .99 are centred on them, so a histogram of the points reads
+/// p50 and p99 at those quantiles of the distribution.
+const LAT_POINTS: [(f64, u64); 12] = [
+    (0.075, 150),
+    (0.225, 150),
+    (0.375, 150),
+    (0.5, 100),
+    (0.625, 150),
+    (0.775, 150),
+    (0.89, 80),
+    (0.95, 40),
+    (0.9775, 15),
+    (0.99, 10),
+    (0.997, 4),
+    (0.9995, 1),
 ];
 const _: () = {
     let mut sum = 0;
@@ -103,49 +110,112 @@ const _: () = {
         sum += LAT_POINTS[i].1;
         i += 1;
     }
-    assert!(sum == 200, "latency point weights add up to 200");
+    assert!(sum == 1000, "latency point weights add up to 1000");
 };
 
-/// `n` successes split over the `LAT_POINTS` by their weights (cumulative counts
-/// rounded half up, so the parts add up to `n`).
-fn split_points(n: u64) -> [u64; LAT_POINTS.len()] {
-    let mut out = [0; LAT_POINTS.len()];
-    let (mut cum, mut given) = (0, 0);
-    for (o, &(_, w)) in out.iter_mut().zip(&LAT_POINTS) {
-        cum += w;
-        let upto = (n * cum + 100) / 200;
-        *o = upto - given;
-        given = upto;
-    }
-    out
-}
+/// Points of a latency table: the service points without a wait, and every wait
+/// point with every service point.
+const TABLE: usize = LAT_POINTS.len() * (LAT_POINTS.len() + 1);
 
-/// Response times of successful requests at the `LAT_POINTS` for one mean wait, and
-/// the successes since t0 not yet added to the run's histogram (the wait rarely
-/// changes, so they are added once per change instead of once per interval).
+/// The response-time distribution of one version's successful requests in one state
+/// (deterministic backlog wait, stationary wait) as weighted points, and the
+/// successes since t0 not yet added to the run's histogram (the state rarely changes,
+/// so they are added once per change instead of once per interval).
 #[derive(Clone, Copy, Debug)]
 struct LatCache {
-    /// The mean wait (bits of the f64 in seconds) the latencies are for.
-    wait: u64,
-    latency: [SimTime; LAT_POINTS.len()],
-    bucket: [usize; LAT_POINTS.len()],
+    /// The state (bits of the backlog wait, P(wait), wait rate) the table is for.
+    key: [u64; 3],
+    len: usize,
+    latency: [SimTime; TABLE],
+    bucket: [usize; TABLE],
+    /// Cumulative weight through each point (the last is 1).
+    cum: [f64; TABLE],
     pending: u64,
 }
 
 impl LatCache {
     const EMPTY: LatCache = LatCache {
-        wait: u64::MAX,
-        latency: [SimTime::ZERO; LAT_POINTS.len()],
-        bucket: [0; LAT_POINTS.len()],
+        key: [u64::MAX; 3],
+        len: 0,
+        latency: [SimTime::ZERO; TABLE],
+        bucket: [0; TABLE],
+        cum: [0.0; TABLE],
         pending: 0,
     };
 
-    fn flush(&mut self, metrics: &mut Collector) {
-        for (l, n) in self.latency.iter().zip(split_points(self.pending)) {
-            metrics.latency_n(*l, n);
+    /// Fills the table: a backlog wait `backlog` (s) for everyone, then no further
+    /// wait with probability 1 − P(wait), else a wait at the `wait_q` points (Exp(1)
+    /// quantiles) over `theta`; plus the service points `svc`. Latencies are capped at
+    /// `timeout` (slower requests timed out; they are not recorded).
+    fn fill(&mut self, backlog: f64, w: &Waiting, svc: &[f64], wait_q: &[f64], timeout: f64) {
+        self.key = [backlog.to_bits(), w.p_wait.to_bits(), w.theta.to_bits()];
+        let mut n = 0;
+        let mut cum = 0.0;
+        let mut push = |lat: f64, weight: f64| {
+            self.latency[n] = SimTime::from_secs_f64(lat.min(timeout));
+            self.bucket[n] = LogHist::bucket(self.latency[n]);
+            cum += weight;
+            self.cum[n] = cum;
+            n += 1;
+        };
+        let weight = |i: usize| LAT_POINTS[i].1 as f64 / 1000.0;
+        if w.p_wait < 1.0 {
+            for (j, &s) in svc.iter().enumerate() {
+                push(backlog + s, (1.0 - w.p_wait) * weight(j));
+            }
         }
+        if w.p_wait > 0.0 {
+            for (i, &q) in wait_q.iter().enumerate() {
+                let wait = backlog + q / w.theta;
+                for (j, &s) in svc.iter().enumerate() {
+                    push(wait + s, w.p_wait * weight(i) * weight(j));
+                }
+            }
+        }
+        self.len = n;
+        self.cum[n - 1] = 1.0;
+    }
+
+    /// `n` split over the points by their weights (cumulative counts rounded half
+    /// up, so the parts add up to `n`), handed to `out` with each point's index.
+    #[inline]
+    fn split(&self, n: u64, mut out: impl FnMut(usize, u64)) {
+        let mut given = 0;
+        for i in 0..self.len {
+            let upto = ((n as f64 * self.cum[i] + 0.5) as u64).min(n);
+            if upto > given {
+                out(i, upto - given);
+                given = upto;
+            }
+        }
+    }
+
+    fn flush(&mut self, metrics: &mut Collector) {
+        let (pending, latency) = (self.pending, self.latency);
+        self.split(pending, |i, k| metrics.latency_n(latency[i], k));
         self.pending = 0;
     }
+}
+
+/// A version's stationary queue at its expected per-pod arrival rate (`Waiting`) and
+/// the shares of arrivals whose response exceeds the client timeout and `slo.latency`
+/// (service-time spread included), for the inputs in `key`.
+#[derive(Clone, Copy, Debug)]
+struct Stationary {
+    /// (per-server-group arrival rate bits, ca² bits, servers).
+    key: (u64, u64, u32),
+    wait: Waiting,
+    p_timeout: f64,
+    p_slo: f64,
+}
+
+impl Stationary {
+    const UNSET: Stationary = Stationary {
+        key: (u64::MAX, u64::MAX, 0),
+        wait: Waiting::NONE,
+        p_timeout: 0.0,
+        p_slo: 0.0,
+    };
 }
 
 /// Whether traffic must be accounted up to an event's time before it is handled: every
@@ -228,8 +298,6 @@ struct Service {
     /// timeout, and `slo.latency`.
     x_timeout: f64,
     x_slo: f64,
-    /// Both thresholds are at or above zero: with an empty queue nobody waits too long.
-    no_wait_when_empty: bool,
 }
 
 impl Service {
@@ -245,7 +313,6 @@ impl Service {
             limit: sc.service.queue_limit as f64,
             x_timeout,
             x_slo,
-            no_wait_when_empty: x_timeout >= 0.0 && x_slo >= 0.0,
         }
     }
 }
@@ -269,7 +336,13 @@ pub struct Fluid {
     stamp: u32,
     /// Per version: the constants of a pod's step.
     service: [Service; 2],
+    /// Per version: the service-time distribution, and its values at the `LAT_POINTS`.
+    shape: [ServiceShape; 2],
     svc_points_s: [[f64; LAT_POINTS.len()]; 2],
+    /// The quantiles of Exp(1) at the `LAT_POINTS`: stationary waits over their rate.
+    wait_q: [f64; LAT_POINTS.len()],
+    /// Per version: its stationary queue in the current routing state.
+    stationary: [Stationary; 2],
     /// Share of requests that come from cohort users (cohort fault only).
     cohort_mass: f64,
     zipf_norm: Option<f64>,
@@ -304,14 +377,24 @@ impl Fluid {
                 rates.push((s.at.secs_f64(), s.rate));
             }
         }
-        let svc = &sc.service.service_time;
-        let base_mean = svc.mean_secs();
-        let base_points = LAT_POINTS.map(|(p, _)| svc.sample(p).secs_f64());
         let (factor, extra) = match &core.fault {
             Some(Fault::Capacity { factor }) => (*factor, 0.0),
             Some(Fault::Latency { extra }) => (1.0, extra.secs_f64()),
             _ => (1.0, 0.0),
         };
+        let dist = sc.service.service_time;
+        let shape = [
+            ServiceShape {
+                dist,
+                factor: 1.0,
+                extra: 0.0,
+            },
+            ServiceShape {
+                dist,
+                factor,
+                extra,
+            },
+        ];
         let mut f = Fluid {
             totals: Keyed::new(core.seed, Purpose::Fluid, 0),
             splits: Keyed::new(core.seed, Purpose::Fluid, 1),
@@ -327,8 +410,11 @@ impl Fluid {
             loaded: Vec::new(),
             next_loaded: Vec::new(),
             stamp: 0,
-            service: [base_mean, base_mean * factor + extra].map(|svc| Service::new(sc, svc)),
-            svc_points_s: [base_points, base_points.map(|x| x * factor + extra)],
+            service: shape.map(|sh| Service::new(sc, sh.mean())),
+            svc_points_s: shape.map(|sh| LAT_POINTS.map(|(p, _)| sh.quantile(p))),
+            shape,
+            wait_q: LAT_POINTS.map(|(p, _)| -(1.0 - p).ln()),
+            stationary: [Stationary::UNSET; 2],
             cohort_mass: 0.0,
             zipf_norm: None,
             lat_cache: [LatCache::EMPTY; 2],
@@ -502,9 +588,6 @@ impl Fluid {
             return false;
         };
         let c = self.service[v];
-        if !c.no_wait_when_empty {
-            return false;
-        }
         self.second = s;
         let n = poisson(self.mass(s), self.totals.uniform(s as u64));
         // As `step` with dt = 1 s: the fast path of an empty queue.
@@ -515,14 +598,9 @@ impl Fluid {
         }
         self.left = 0;
         self.stamp = self.stamp.wrapping_add(1);
+        self.update_stationary(core, s);
         let mut agg = Agg::default();
-        agg.add(
-            &Agg {
-                accepted: lam,
-                ..Agg::default()
-            },
-            eps as f64,
-        );
+        agg.add(&self.calm(v as u8, lam), eps as f64);
         self.uniform[v] = Some(PodIn {
             inflight: (lam.min(c.mu) * c.svc).min(c.workers).to_bits(),
             ..input
@@ -559,6 +637,7 @@ impl Fluid {
                 _ => binomial(n, p1, key().uniform(1)),
             };
             n_v = [n - n1, n1];
+            self.update_stationary(core, a.second());
         }
         let mut dropped = [0.0f64; 2];
         for v in 0..2u8 {
@@ -672,6 +751,62 @@ impl Fluid {
         }
     }
 
+    /// Recomputes each version's stationary queue when its inputs changed: the
+    /// expected per-pod arrival rate in second `s` (not the drawn count: the queue's
+    /// spread is what Poisson arrivals at that rate give) and how the balancer spreads
+    /// them. Random routing feeds each pod a Poisson stream (an M/M/c queue per pod);
+    /// round robin every N-th request of one (Erlang-N gaps, ca² = 1/N); least
+    /// outstanding keeps the version's pods about as one pool of all their workers.
+    fn update_stationary(&mut self, core: &Core<'_>, s: usize) {
+        let rate = self.mass(s);
+        let p1 = core.lb.new_share() / 100.0;
+        let workers = core.sc.service.workers;
+        for v in 0..2u8 {
+            let eps = core.lb.endpoints(v).len();
+            if eps == 0 {
+                continue;
+            }
+            let lam_v = rate * if v == 1 { p1 } else { 1.0 - p1 };
+            let (servers, lam, ca2) = match core.sc.load_balancer.routing {
+                Routing::Random => (workers, lam_v / eps as f64, 1.0),
+                Routing::RoundRobin => {
+                    let cycle = match core.lb.mode {
+                        Mode::Pooled => core.lb.total(),
+                        Mode::Weighted { .. } => eps,
+                    };
+                    (workers, lam_v / eps as f64, 1.0 / cycle as f64)
+                }
+                Routing::LeastOutstanding => (workers * eps as u32, lam_v, 1.0),
+            };
+            let key = (lam.to_bits(), ca2.to_bits(), servers);
+            let st = &mut self.stationary[v as usize];
+            if st.key == key {
+                continue;
+            }
+            let shape = &self.shape[v as usize];
+            let wait = Waiting::stationary(servers, lam, shape, ca2);
+            *st = Stationary {
+                key,
+                wait,
+                p_timeout: wait.response_above(shape, core.sc.service.timeout.secs_f64()),
+                p_slo: wait.response_above(shape, core.sc.slo.latency.secs_f64()),
+            };
+        }
+    }
+
+    /// The counts of `m` arrivals at a pod of `v` without a backlog: the stationary
+    /// queue's shares of too slow responses.
+    #[inline(always)]
+    fn calm(&self, v: u8, m: f64) -> Agg {
+        let st = &self.stationary[v as usize];
+        Agg {
+            accepted: m,
+            timed_out: m * st.p_timeout,
+            slow: m * (st.p_slo - st.p_timeout).max(0.0),
+            ..Agg::default()
+        }
+    }
+
     /// The state of pod `p` that its step depends on.
     #[inline]
     fn pod_in(&self, core: &Core<'_>, p: u32) -> PodIn {
@@ -713,10 +848,9 @@ impl Fluid {
             return out;
         }
         let drift = lam - c.mu;
-        if b0 == 0.0 && drift <= 0.0 && c.no_wait_when_empty {
-            // No queue and none builds up: no wait, nothing rejected, times out or is
-            // slow (the general case below gives exactly this).
-            out.agg.accepted = m;
+        if b0 == 0.0 && drift <= 0.0 {
+            // No backlog and none builds up: the stationary queue alone.
+            out.agg = self.calm(inp.version, m);
             out.inflight = (lam.min(c.mu) * c.svc).min(c.workers);
             return out;
         }
@@ -731,11 +865,19 @@ impl Fluid {
             };
             let rejected = (b1 - c.limit).max(0.0).min(m);
             let p_rej = rejected / m;
-            let fa_to = path.frac_above(c.x_timeout);
-            let fa_slo = path.frac_above(c.x_slo);
+            // The backlog's deterministic wait, or the stationary queue's spread of
+            // waits and service times, whichever makes more arrivals too slow.
+            let st = &self.stationary[inp.version as usize];
+            let timed_out = (path.frac_above(c.x_timeout) - p_rej)
+                .max(0.0)
+                .max(st.p_timeout * (1.0 - p_rej));
+            let slow = (path.frac_above(c.x_slo) - p_rej)
+                .max(0.0)
+                .max(st.p_slo * (1.0 - p_rej))
+                .max(timed_out);
             out.agg.rejected = rejected;
-            out.agg.timed_out = m * (fa_to - p_rej).max(0.0);
-            out.agg.slow = m * (fa_slo - fa_to.max(p_rej)).max(0.0);
+            out.agg.timed_out = m * timed_out;
+            out.agg.slow = m * (slow - timed_out);
             out.agg.accepted = m;
             out.agg.wait_sum = m * path.mean() / c.mu;
         }
@@ -811,24 +953,24 @@ impl Fluid {
         } else {
             0.0
         };
+        let st = self.stationary[v as usize].wait;
         let c = &mut self.lat_cache[v as usize];
-        if c.wait != wait.to_bits() {
+        if c.key != [wait.to_bits(), st.p_wait.to_bits(), st.theta.to_bits()] {
             c.flush(&mut core.metrics);
-            c.wait = wait.to_bits();
-            for (i, l) in c.latency.iter_mut().enumerate() {
-                *l = SimTime::from_secs_f64(wait + self.svc_points_s[v as usize][i]);
-                c.bucket[i] = LogHist::bucket(*l);
-            }
+            c.fill(
+                wait,
+                &st,
+                &self.svc_points_s[v as usize],
+                &self.wait_q,
+                core.sc.service.timeout.secs_f64(),
+            );
         }
         if a >= core.sc.deploy_at {
             c.pending += ok;
         }
         if core.metrics.per_second_latency() {
-            for (i, k) in split_points(ok).into_iter().enumerate() {
-                if k > 0 {
-                    core.metrics.second_latency(a, v, c.bucket[i], k);
-                }
-            }
+            let (metrics, bucket) = (&mut core.metrics, &c.bucket);
+            c.split(ok, |i, k| metrics.second_latency(a, v, bucket[i], k));
         }
         self.count_users(core, a, v, n, failed + slow, errors);
     }

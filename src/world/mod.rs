@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod pod;
 pub mod traffic;
 pub mod userset;
+pub mod waiting;
 
 use crate::metrics::{Decisions, Outcome, RunRow};
 use crate::scenario::{Fidelity, Rollback, Scenario, Strategy, StrategyKind};
