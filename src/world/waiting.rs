@@ -214,7 +214,7 @@ mod tests {
     fn mm1_response_tail_is_exponential() {
         let svc = exp(100);
         let w = Waiting::stationary(1, 7.0, &svc, 1.0);
-        for x in [0.05, 0.3, 1.0] {
+        for x in [0.05f64, 0.3, 1.0] {
             let want = (-(10.0 - 7.0) * x).exp();
             assert!((w.response_above(&svc, x) - want).abs() < 1e-12, "x = {x}");
         }
