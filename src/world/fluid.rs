@@ -128,6 +128,8 @@ struct LatCache {
     len: usize,
     latency: [SimTime; TABLE],
     bucket: [usize; TABLE],
+    /// `bucket` holds the buckets of this table's points.
+    buckets: bool,
     /// Cumulative weight through each point (the last is 1).
     cum: [f64; TABLE],
     pending: u64,
@@ -139,6 +141,7 @@ impl LatCache {
         len: 0,
         latency: [SimTime::ZERO; TABLE],
         bucket: [0; TABLE],
+        buckets: false,
         cum: [0.0; TABLE],
         pending: 0,
     };
@@ -153,7 +156,6 @@ impl LatCache {
         let mut cum = 0.0;
         let mut push = |lat: f64, weight: f64| {
             self.latency[n] = SimTime::from_secs_f64(lat.min(timeout));
-            self.bucket[n] = LogHist::bucket(self.latency[n]);
             cum += weight;
             self.cum[n] = cum;
             n += 1;
@@ -174,6 +176,17 @@ impl LatCache {
         }
         self.len = n;
         self.cum[n - 1] = 1.0;
+        self.buckets = false;
+    }
+
+    /// Fills `bucket`, the per-second histogram bucket of each point, once per table.
+    fn buckets(&mut self) {
+        if !self.buckets {
+            for i in 0..self.len {
+                self.bucket[i] = LogHist::bucket(self.latency[i]);
+            }
+            self.buckets = true;
+        }
     }
 
     /// `n` split over the points by their weights (cumulative counts rounded half
@@ -191,7 +204,10 @@ impl LatCache {
     }
 
     fn flush(&mut self, metrics: &mut Collector) {
-        let (pending, latency) = (self.pending, self.latency);
+        if self.pending == 0 {
+            return;
+        }
+        let (pending, latency) = (self.pending, &self.latency);
         self.split(pending, |i, k| metrics.latency_n(latency[i], k));
         self.pending = 0;
     }
@@ -785,11 +801,18 @@ impl Fluid {
             }
             let shape = &self.shape[v as usize];
             let wait = Waiting::stationary(servers, lam, shape, ca2);
+            // Fewer than one request in 10^9 is none: it spares every slice two draws
+            // that would almost never count anything (e^−25 of 40 ms exponential
+            // service times exceed a 1 s SLO).
+            let share = |x: SimTime| {
+                let p = wait.response_above(shape, x.secs_f64());
+                if p < 1e-9 { 0.0 } else { p }
+            };
             *st = Stationary {
                 key,
                 wait,
-                p_timeout: wait.response_above(shape, core.sc.service.timeout.secs_f64()),
-                p_slo: wait.response_above(shape, core.sc.slo.latency.secs_f64()),
+                p_timeout: share(core.sc.service.timeout),
+                p_slo: share(core.sc.slo.latency),
             };
         }
     }
@@ -969,8 +992,9 @@ impl Fluid {
             c.pending += ok;
         }
         if core.metrics.per_second_latency() {
-            let (metrics, bucket) = (&mut core.metrics, &c.bucket);
-            c.split(ok, |i, k| metrics.second_latency(a, v, bucket[i], k));
+            c.buckets();
+            let metrics = &mut core.metrics;
+            c.split(ok, |i, k| metrics.second_latency(a, v, c.bucket[i], k));
         }
         self.count_users(core, a, v, n, failed + slow, errors);
     }
@@ -1168,6 +1192,11 @@ fn binomial(n: u64, p: f64, u: f64) -> u64 {
         return n - binomial(n, 1.0 - p, 1.0 - u);
     }
     let mean = n as f64 * p;
+    // P(0) = (1 − p)^n ≥ 1 − np (Bernoulli's inequality): a `u` below that is 0
+    // without a logarithm (tail shares such as P(response > timeout) are tiny).
+    if u <= 1.0 - mean {
+        return 0;
+    }
     if mean < 20.0 {
         return binomial_small(n, p, (n as f64 * (1.0 - p).ln()).exp(), u);
     }
