@@ -6,7 +6,7 @@
 use crate::sim::SimTime;
 
 /// A probability distribution of a duration (or, for `Dist::scale`, any positive value).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Dist {
     Constant(SimTime),
     Exponential { mean: SimTime },

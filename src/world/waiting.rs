@@ -11,7 +11,7 @@ use crate::stats::dist::normal_upper_tail;
 
 /// A version's service time: `factor` × a draw of `dist` + `extra` seconds (the
 /// release's capacity or latency fault on the new version; 1 and 0 otherwise).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServiceShape {
     pub dist: Dist,
     pub factor: f64,
@@ -104,9 +104,9 @@ impl ServiceShape {
             Dist::Uniform { min, .. } => point(min.secs_f64()),
             Dist::LogNormal { .. } => {
                 let base = ServiceShape {
+                    dist: self.dist.clone(),
                     factor: 1.0,
                     extra: 0.0,
-                    ..*self
                 };
                 (0..GRID)
                     .map(|j| point(base.quantile((j as f64 + 0.5) / GRID as f64)))
