@@ -377,8 +377,10 @@ pub struct Fluid {
     svc_points_s: [[f64; LAT_POINTS.len()]; 2],
     /// The quantiles of Exp(1) at the `LAT_POINTS`: stationary waits over their rate.
     wait_q: [f64; LAT_POINTS.len()],
-    /// Per version: its stationary queue in the current routing state.
+    /// Per version: its stationary queue in the current routing state, and that state
+    /// (rate bits, endpoints per version, balancer mode).
     stationary: [Stationary; 2],
+    routing: Option<(u64, u32, u32, Mode)>,
     /// Share of requests that come from cohort users (cohort fault only).
     cohort_mass: f64,
     zipf_norm: Option<f64>,
@@ -451,6 +453,7 @@ impl Fluid {
             shape,
             wait_q: LAT_POINTS.map(|(p, _)| -(1.0 - p).ln()),
             stationary: [Stationary::UNSET; 2],
+            routing: None,
             cohort_mass: 0.0,
             zipf_norm: None,
             lat_cache: [LatCache::EMPTY; 2],
@@ -795,6 +798,17 @@ impl Fluid {
     /// outstanding keeps the version's pods about as one pool of all their workers.
     fn update_stationary(&mut self, core: &Core<'_>, s: usize) {
         let rate = self.mass(s);
+        // What the stationary queues depend on; most slices change none of it.
+        let routing = (
+            rate.to_bits(),
+            core.lb.count(0) as u32,
+            core.lb.count(1) as u32,
+            core.lb.mode,
+        );
+        if self.routing == Some(routing) {
+            return;
+        }
+        self.routing = Some(routing);
         let p1 = core.lb.new_share() / 100.0;
         let workers = core.sc.service.workers;
         for v in 0..2u8 {
