@@ -422,16 +422,8 @@ impl Fluid {
         };
         let dist = &sc.service.service_time;
         let shape = [
-            ServiceShape {
-                dist: dist.clone(),
-                factor: 1.0,
-                extra: 0.0,
-            },
-            ServiceShape {
-                dist: dist.clone(),
-                factor,
-                extra,
-            },
+            ServiceShape::new(dist, 1.0, 0.0),
+            ServiceShape::new(dist, factor, extra),
         ];
         let mut f = Fluid {
             totals: Keyed::new(core.seed, Purpose::Fluid, 0),
