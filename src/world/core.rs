@@ -641,7 +641,8 @@ impl<'a> Core<'a> {
         }
     }
 
-    /// A readiness probe. In fluid mode a probe that passes on a ready pod changes
+    /// A readiness probe. One that fails by waiting longer than its timeout is
+    /// counted when the timeout ends (`on_probe_timeout`). In fluid mode a probe that passes on a ready pod changes
     /// nothing, and so would every later one until the pod's queue grows past the probe
     /// timeout (`fluid.rs` wakes the chain then, at the next time a probe was due) or
     /// the pod's incarnation changes (crash, node loss: the chain would be stale). Such
@@ -654,8 +655,22 @@ impl<'a> Core<'a> {
         if phase == Phase::Gone || phase == Phase::CrashLoop {
             return;
         }
+        let reachable = self.pods[p as usize].app_up && !self.pods[p as usize].lost;
         let ok = self.probe_passes(p);
         let rp = &self.sc.service.readiness;
+        if reachable && !ok {
+            // It waits out its timeout: the kubelet records the failure then, and
+            // starts the next probe at its first tick after that.
+            let period = rp.period.micros().max(1);
+            let ticks = rp.timeout.micros().div_ceil(period).max(1);
+            self.q
+                .push(self.now + rp.timeout, Ev::ProbeTimeout { pod: p, inc });
+            self.q.push(
+                SimTime(self.now.micros() + ticks * period),
+                Ev::Probe { pod: p, inc },
+            );
+            return;
+        }
         let pod = &mut self.pods[p as usize];
         if ok {
             pod.probe_ok += 1;
@@ -675,6 +690,20 @@ impl<'a> Core<'a> {
         if become_ready {
             self.set_ready(p, true);
         } else if become_unready {
+            self.set_ready(p, false);
+        }
+    }
+
+    /// A probe of `p` started `timeout` ago got no answer: a failure.
+    pub(super) fn on_probe_timeout(&mut self, p: u32, inc: u32) {
+        if !self.current(p, inc) || self.pods[p as usize].phase == Phase::CrashLoop {
+            return;
+        }
+        let threshold = self.sc.service.readiness.failure_threshold;
+        let pod = &mut self.pods[p as usize];
+        pod.probe_fail += 1;
+        pod.probe_ok = 0;
+        if pod.ready && pod.probe_fail >= threshold {
             self.set_ready(p, false);
         }
     }

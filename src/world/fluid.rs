@@ -260,6 +260,7 @@ pub fn flush_before(ev: &Ev) -> bool {
     !matches!(
         ev,
         Ev::Probe { .. }
+            | Ev::ProbeTimeout { .. }
             | Ev::Pulled { .. }
             | Ev::PullFailed { .. }
             | Ev::PullRetry { .. }

@@ -57,9 +57,10 @@ fn ready_then_unready(events: &[TraceEvent]) -> Vec<(u32, SimTime, Option<SimTim
 /// ready), so within a second it holds more than 8 requests, whose wait exceeds the
 /// 1 s probe timeout (8 × 0.5 s / 4 workers = 1 s, plus the rest of the requests in
 /// service), and it fills to the limit of 20 (a 2.5 s wait). The probes at t_ready +
-/// 5, 10 and 15 s therefore all fail, and the third failure makes the pod unready:
-/// t_unready = t_ready + 3 × 5 s. (The old model valued the queue at the healthy
-/// 10 ms: 20 × 10 ms / 4 = 50 ms, and the pods stayed ready.)
+/// 5, 10 and 15 s therefore all fail; each failure is recorded when its 1 s timeout
+/// ends, and the third makes the pod unready: t_unready = t_ready + 3 × 5 s + 1 s.
+/// (The old model valued the queue at the healthy 10 ms: 20 × 10 ms / 4 = 50 ms, and
+/// the pods stayed ready.)
 #[test]
 fn a_saturated_pod_fails_its_probes_and_goes_unready() {
     for fidelity in ["request", "fluid"] {
@@ -73,7 +74,7 @@ fn a_saturated_pod_fails_its_probes_and_goes_unready() {
             for (pod, ready, unready) in pods {
                 assert_eq!(
                     unready,
-                    Some(ready + SimTime::from_secs(15)),
+                    Some(ready + SimTime::from_secs(16)),
                     "{fidelity} seed {seed}: pod {pod} ready at {ready}"
                 );
             }
