@@ -112,6 +112,8 @@ pub struct Core<'a> {
     live_pods: u64,
     pub log: Option<Vec<TraceEvent>>,
     scratch: Vec<u32>,
+    /// Room for `probe_wait`'s worker free times.
+    scratch_times: Vec<SimTime>,
     /// Fluid mode's shortcuts: probe chains of ready pods whose probes cannot fail are
     /// parked (`on_probe`), and a version whose endpoints are all in one steady state
     /// is stepped once, quiet whole seconds of it without bookkeeping (`fluid.rs`).
@@ -246,6 +248,7 @@ impl<'a> Core<'a> {
             live_pods: 0,
             log: trace.then(Vec::new),
             scratch: Vec::with_capacity(cap),
+            scratch_times: Vec::new(),
             shortcuts: sc.fidelity == Fidelity::Fluid,
             left_lb: Vec::new(),
         }
@@ -581,22 +584,81 @@ impl<'a> Core<'a> {
     }
 
     /// Whether a probe of `p` passes now: the application is up, its node is, and the
-    /// probe's expected wait behind the queue is within its timeout.
-    pub(super) fn probe_passes(&self, p: u32) -> bool {
+    /// probe gets a worker within its timeout (`probe_wait`).
+    pub(super) fn probe_passes(&mut self, p: u32) -> bool {
         let pod = &self.pods[p as usize];
-        let workers = self.sc.service.workers;
-        // A probe waits behind the queue like any request: it fails when the expected
-        // wait exceeds its timeout. (`fluid_queue` is zero in the request-level mode.)
-        let wait = if pod.busy >= workers || pod.fluid_queue > 0.0 {
-            (pod.queue.len() as f64 + pod.fluid_queue) * self.sc.service.service_time.mean_secs()
-                / workers as f64
-        } else {
-            0.0
-        };
-        pod.app_up && !pod.lost && wait <= self.sc.service.readiness.timeout.secs_f64()
+        if !pod.app_up || pod.lost {
+            return false;
+        }
+        let timeout = self.sc.service.readiness.timeout;
+        self.probe_wait(p, timeout) <= timeout
     }
 
-    /// A readiness probe. In fluid mode a probe that passes on a ready pod changes
+    /// How long a probe sent to `p` now waits for a worker, or some time beyond
+    /// `limit` once it is clear that it waits longer. The probe is a request like any
+    /// other: it queues behind the requests already waiting, in order (its own
+    /// handling, a health endpoint, takes no time). In the request-level mode that
+    /// wait is known exactly: each worker frees up when its request ends, and each
+    /// queued request then holds the first free worker for its own service time (the
+    /// keyed draw it will get, fault included). In fluid mode the queue is a real
+    /// number and the wait is its fluid value, queue / (workers / mean service time of
+    /// the pod's version, fault included), as fluid arrivals wait.
+    fn probe_wait(&mut self, p: u32, limit: SimTime) -> SimTime {
+        let workers = self.sc.service.workers;
+        let pod = &self.pods[p as usize];
+        if pod.fluid_queue > 0.0 {
+            let svc = self.mean_service_secs(pod.version);
+            return SimTime::from_secs_f64(pod.fluid_queue * svc / workers as f64);
+        }
+        if pod.busy < workers {
+            return SimTime::ZERO;
+        }
+        let deadline = self.now + limit;
+        let mut free = std::mem::take(&mut self.scratch_times);
+        free.clear();
+        let pod = &self.pods[p as usize];
+        free.extend(
+            pod.slots
+                .iter()
+                .zip(&pod.slot_end)
+                .filter(|(r, _)| r.is_some())
+                .map(|(_, &end)| end),
+        );
+        // The worker that frees up first, and when.
+        let first_free = |free: &[SimTime]| {
+            free.iter()
+                .copied()
+                .enumerate()
+                .min_by_key(|&(_, t)| t)
+                .expect("a busy pod has workers")
+        };
+        let v = pod.version;
+        let mut next = first_free(&free);
+        for r in &self.pods[p as usize].queue {
+            if next.1 > deadline {
+                break;
+            }
+            free[next.0] = next.1 + self.service_time(v, self.keys(r));
+            next = first_free(&free);
+        }
+        let at = next.1;
+        self.scratch_times = free;
+        at.saturating_sub(self.now)
+    }
+
+    /// Mean service time (s) of a pod of `version`, with the release's latency or
+    /// capacity fault on the new version.
+    pub(super) fn mean_service_secs(&self, version: u8) -> f64 {
+        let mean = self.sc.service.service_time.mean_secs();
+        match &self.fault {
+            Some(Fault::Latency { extra }) if version == 1 => mean + extra.secs_f64(),
+            Some(Fault::Capacity { factor }) if version == 1 => mean * factor,
+            _ => mean,
+        }
+    }
+
+    /// A readiness probe. One that fails by waiting longer than its timeout is
+    /// counted when the timeout ends (`on_probe_timeout`). In fluid mode a probe that passes on a ready pod changes
     /// nothing, and so would every later one until the pod's queue grows past the probe
     /// timeout (`fluid.rs` wakes the chain then, at the next time a probe was due) or
     /// the pod's incarnation changes (crash, node loss: the chain would be stale). Such
@@ -609,8 +671,22 @@ impl<'a> Core<'a> {
         if phase == Phase::Gone || phase == Phase::CrashLoop {
             return;
         }
+        let reachable = self.pods[p as usize].app_up && !self.pods[p as usize].lost;
         let ok = self.probe_passes(p);
         let rp = &self.sc.service.readiness;
+        if reachable && !ok {
+            // It waits out its timeout: the kubelet records the failure then, and
+            // starts the next probe at its first tick after that.
+            let period = rp.period.micros().max(1);
+            let ticks = rp.timeout.micros().div_ceil(period).max(1);
+            self.q
+                .push(self.now + rp.timeout, Ev::ProbeTimeout { pod: p, inc });
+            self.q.push(
+                SimTime(self.now.micros() + ticks * period),
+                Ev::Probe { pod: p, inc },
+            );
+            return;
+        }
         let pod = &mut self.pods[p as usize];
         if ok {
             pod.probe_ok += 1;
@@ -630,6 +706,20 @@ impl<'a> Core<'a> {
         if become_ready {
             self.set_ready(p, true);
         } else if become_unready {
+            self.set_ready(p, false);
+        }
+    }
+
+    /// A probe of `p` started `timeout` ago got no answer: a failure.
+    pub(super) fn on_probe_timeout(&mut self, p: u32, inc: u32) {
+        if !self.current(p, inc) || self.pods[p as usize].phase == Phase::CrashLoop {
+            return;
+        }
+        let threshold = self.sc.service.readiness.failure_threshold;
+        let pod = &mut self.pods[p as usize];
+        pod.probe_fail += 1;
+        pod.probe_ok = 0;
+        if pod.ready && pod.probe_fail >= threshold {
             self.set_ready(p, false);
         }
     }
@@ -1037,30 +1127,37 @@ impl<'a> Core<'a> {
         1.0 - (1.0 - base) * (1.0 - extra)
     }
 
+    /// The service time at a pod of `version` of the request whose draws are `k`:
+    /// its keyed draw, longer on the new version under a latency or capacity fault.
+    #[inline]
+    fn service_time(&self, version: u8, k: Keyed) -> SimTime {
+        let t = self.sc.service.service_time.sample(k.uniform(0));
+        match &self.fault {
+            Some(Fault::Latency { extra }) if version == 1 => t + *extra,
+            Some(Fault::Capacity { factor }) if version == 1 => t.mul_f64(*factor),
+            _ => t,
+        }
+    }
+
     /// `k`: the request's draws (`keys`), which the caller has at hand.
     #[inline]
     fn start_service(&mut self, p: u32, req: Req, k: Keyed) {
-        let mut t = self.sc.service.service_time.sample(k.uniform(0));
+        let end = self.now + self.service_time(self.pods[p as usize].version, k);
         let pod = &mut self.pods[p as usize];
-        if pod.version == 1 {
-            match &self.fault {
-                Some(Fault::Latency { extra }) => t += *extra,
-                Some(Fault::Capacity { factor }) => t = t.mul_f64(*factor),
-                _ => {}
-            }
-        }
         let slot = match pod.free_slots.pop() {
             Some(s) => {
                 pod.slots[s as usize] = Some(req);
+                pod.slot_end[s as usize] = end;
                 s
             }
             None => {
                 pod.slots.push(Some(req));
+                pod.slot_end.push(end);
                 pod.slots.len() as u32 - 1
             }
         };
         let inc = pod.inc;
-        self.q.push(self.now + t, Ev::Done { pod: p, inc, slot });
+        self.q.push(end, Ev::Done { pod: p, inc, slot });
     }
 
     pub(super) fn on_done(&mut self, p: u32, inc: u32, slot: u32) {

@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod pod;
 pub mod traffic;
 pub mod userset;
+pub mod waiting;
 
 use crate::metrics::{Decisions, Outcome, RunRow};
 use crate::scenario::{Fidelity, Rollback, Scenario, Strategy, StrategyKind};
@@ -55,6 +56,10 @@ pub enum Ev {
         inc: u32,
     },
     Probe {
+        pod: u32,
+        inc: u32,
+    },
+    ProbeTimeout {
         pod: u32,
         inc: u32,
     },
@@ -275,6 +280,7 @@ fn run_with(
             Ev::Done { pod, inc, slot } => core.on_done(pod, inc, slot),
             Ev::Retry { user, attempt } => core.on_retry(user, attempt),
             Ev::Probe { pod, inc } => core.on_probe(pod, inc),
+            Ev::ProbeTimeout { pod, inc } => core.on_probe_timeout(pod, inc),
             Ev::Pulled { pod, inc } => core.on_pulled(pod, inc),
             Ev::PullFailed { pod, inc } => core.on_pull_failed(pod, inc),
             Ev::PullRetry { pod, inc } => core.on_pull_retry(pod, inc),

@@ -58,6 +58,9 @@ pub struct Pod {
     pub queue: VecDeque<Req>,
     /// Requests in service, by worker slot (`Ev::Done` names the slot).
     pub slots: Vec<Option<Req>>,
+    /// When the request in each slot finishes (its `Ev::Done` time); readiness probes
+    /// wait behind them.
+    pub slot_end: Vec<SimTime>,
     pub free_slots: Vec<u32>,
     pub probe_ok: u32,
     pub probe_fail: u32,
@@ -95,6 +98,7 @@ impl Pod {
             busy: 0,
             queue: VecDeque::new(),
             slots: Vec::new(),
+            slot_end: Vec::new(),
             free_slots: Vec::new(),
             probe_ok: 0,
             probe_fail: 0,

@@ -10,11 +10,13 @@
 //! about 0.006 each when the means are equal, so the margin also keeps chance failures
 //! unlikely.
 //!
-//! Excluded: the latency metrics. The fluid mode carries queues as deterministic
-//! backlogs, so it has no stochastic queueing wait below saturation: with few workers
-//! per pod or moderate utilisation its latencies are too low (on traffic-peak, 2
-//! workers at ρ ≈ 0.3–0.8, the mean latency is about a third lower). It is not valid
-//! for latency tails; blast radius, downtime, detection and cost agree.
+//! Latency metrics (mean, p50, p99) are held to the same criterion on the default
+//! scenario and `manual-vs-auto`: fluid mode draws them from the stationary queue
+//! (Erlang C and the service-time distribution), checked against M/M/c in
+//! `queueing.rs`. On `traffic-peak` they are excluded: its round robin over 10 pods of
+//! 2 workers at ρ ≈ 0.8 is where fluid's Allen–Cunneen correction for regular
+//! (Erlang-10) arrivals is coarsest; fluid's mean and p50 there are 6–7% above the
+//! request level (p99 agrees).
 
 use crate::{bin, scratch};
 use std::collections::BTreeMap;
@@ -86,7 +88,7 @@ fn fluid_agrees_with_request_level_on_three_scenarios() {
         let req = summary(file, "request", &dir.join(format!("{name}-request")));
         let flu = summary(file, "fluid", &dir.join(format!("{name}-fluid")));
         for ((strategy, metric), (e1, ci1)) in &req {
-            if metric.starts_with("latency_") {
+            if metric.starts_with("latency_") && name == "traffic-peak" {
                 continue;
             }
             let (e2, ci2) = flu[&(strategy.clone(), metric.clone())];

@@ -11,6 +11,7 @@ mod fluid;
 mod gates;
 mod invariants;
 mod output_safety;
+mod probes;
 mod queueing;
 mod recreate_and_crashloop;
 mod report_files;

@@ -103,3 +103,129 @@ kind = "none"
         );
     }
 }
+
+/// M/M/c with `c` workers of rate `mu` fed at `lam` (per pod): P(response > x), from
+/// the decomposition R = W + S with S ~ Exp(μ) and W = 0 w.p. 1 − C, else Exp(θ),
+/// θ = cμ − λ: P(R > x) = e^−μx + C·μ(e^−μx − e^−θx)/(θ − μ).
+fn mmc_response_above(c: u32, mu: f64, lam: f64, x: f64) -> f64 {
+    let pw = erlang_c(c, lam / mu);
+    let theta = c as f64 * mu - lam;
+    (-mu * x).exp() + pw * mu * ((-mu * x).exp() - (-theta * x).exp()) / (theta - mu)
+}
+
+/// The `p`-quantile of the M/M/c response time, by bisection of its tail.
+fn mmc_response_quantile(c: u32, mu: f64, lam: f64, p: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 100.0);
+    for _ in 0..200 {
+        let mid = (lo + hi) / 2.0;
+        if mmc_response_above(c, mu, lam, mid) > 1.0 - p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+/// Issue 13, item 2: fluid mode's latencies and slow share come from the stationary
+/// queue (Erlang C, the waiting-time distribution and the service-time distribution),
+/// so with random routing they match M/M/c and the request level at ρ = 0.3, 0.7, 0.9
+/// (4 pods of 4 workers, exponential 40 ms service, `slo.latency` = 100 ms).
+///
+/// Margins, fixed before running: mean within 3% (fluid evaluates the service time and
+/// the wait at 12 bin midpoints, which puts an exponential's mean about 1% low);
+/// p50 and p99 within 6% (they are read from a histogram with 2 significant digits,
+/// up to 1% high, and fluid's histogram holds a table of 156 weighted points whose
+/// neighbours near the 99th percentile are a few per cent apart); the share of
+/// responses above 100 ms (blast radius: nothing fails here) within 0.01, since fluid
+/// computes it exactly and only the binomial draws of ~10^5 requests per run vary.
+/// The request level also gets 4.5 standard errors of its per-seed values (16 seeds,
+/// t with 15 df: two-sided p ≈ 4e-4 per comparison, 12 comparisons).
+#[test]
+fn fluid_latency_matches_erlang_c_and_the_request_level() {
+    let (pods, c, mean_s, slo_s) = (4u32, 4u32, 0.04f64, 0.1f64);
+    let mu = 1.0 / mean_s;
+    for rho in [0.3, 0.7, 0.9] {
+        let lam = rho * c as f64 * mu;
+        let rate = lam * pods as f64;
+        let reference = [
+            erlang_c(c, lam / mu) / (c as f64 * mu - lam) + mean_s,
+            mmc_response_quantile(c, mu, lam, 0.5),
+            mmc_response_quantile(c, mu, lam, 0.99),
+            mmc_response_above(c, mu, lam, slo_s),
+        ];
+        for fidelity in ["fluid", "request"] {
+            let sc = parse(&format!(
+                r#"
+name = "mmc-latency"
+duration = "15m"
+deploy_at = "2m"
+fidelity = "{fidelity}"
+[cluster]
+nodes = 4
+pods_per_node = 2
+[service]
+replicas = {pods}
+workers = {c}
+service_time = {{ dist = "exponential", mean = "40ms" }}
+queue_limit = 1000000
+timeout = "10h"
+readiness = {{ period = "5s", timeout = "10h", initial_delay = "0s", failure_threshold = 3, success_threshold = 1 }}
+[traffic]
+rate = {rate}
+[load_balancer]
+routing = "random"
+[release]
+bad_probability = 0.0
+baseline_error_rate = 0.0
+[slo]
+latency = "100ms"
+[[strategy]]
+name = "none"
+kind = "none"
+"#
+            ));
+            let users = UserTable::new(&sc.traffic);
+            let seeds = 16u64;
+            let mut per_metric: [Vec<f64>; 4] = Default::default();
+            for seed in 0..seeds {
+                let r = world::run(&sc, &users, &Strategy::none(), seed, false).row;
+                assert_eq!(r.failed_requests, 0, "no request may fail in this set-up");
+                let got = [
+                    r.latency_mean_ms.expect("served") / 1e3,
+                    r.latency_p50_ms.expect("served") / 1e3,
+                    r.latency_p99_ms.expect("served") / 1e3,
+                    r.blast_radius,
+                ];
+                for (v, g) in per_metric.iter_mut().zip(got) {
+                    v.push(g);
+                }
+            }
+            let names = ["mean", "p50", "p99", "share above 100 ms"];
+            for (i, name) in names.iter().enumerate() {
+                let v = &per_metric[i];
+                let margin = if i == 3 {
+                    0.01
+                } else {
+                    [0.03, 0.06, 0.06][i] * reference[i]
+                };
+                let noise = if fidelity == "request" {
+                    4.5 * sd(v) / (seeds as f64).sqrt()
+                } else {
+                    0.0
+                };
+                eprintln!(
+                    "NUM ρ={rho} {fidelity} {name}: {:.5} vs {:.5} (margin {margin:.5} + {noise:.5})",
+                    mean(v),
+                    reference[i]
+                );
+                assert!(
+                    (mean(v) - reference[i]).abs() <= margin + noise,
+                    "ρ={rho} {fidelity}: {name} {:.5} vs M/M/c {:.5} (margin {margin:.5} + {noise:.5})",
+                    mean(v),
+                    reference[i]
+                );
+            }
+        }
+    }
+}
