@@ -44,6 +44,9 @@ pub const MIN_PROBE_PERIOD: SimTime = SimTime::from_secs(1);
 pub const MIN_MONITOR_INTERVAL: SimTime = SimTime::from_secs(1);
 /// Smallest Flagger analysis interval (Flagger's own examples use 1m; 1s is a floor).
 pub const MIN_FLAGGER_INTERVAL: SimTime = SimTime::from_secs(1);
+/// Most Flagger analysis iterations (and `step_weights` entries): Flagger's examples
+/// use 10; 10,000 one-minute intervals are a week.
+pub const MAX_FLAGGER_ITERATIONS: u32 = 10_000;
 /// Smallest restart backoff (`restart_backoff.initial`): Kubernetes starts at 10 s.
 pub const MIN_RESTART_BACKOFF: SimTime = SimTime::from_secs(1);
 /// Smallest mean time between node failures, when failures are on (not `"0s"`).

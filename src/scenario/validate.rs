@@ -117,7 +117,14 @@ impl Ctx<'_> {
     }
 
     /// A duration of at least `floor` (`what` names the thing it schedules).
-    fn dur_min(&self, v: &S<Dur>, default: SimTime, path: &str, floor: SimTime, what: &str) -> R<SimTime> {
+    fn dur_min(
+        &self,
+        v: &S<Dur>,
+        default: SimTime,
+        path: &str,
+        floor: SimTime,
+        what: &str,
+    ) -> R<SimTime> {
         let t = self.dur(v, default);
         if t < floor {
             return Err(self.err(
@@ -457,8 +464,20 @@ fn service(c: &Ctx, r: &RawService) -> R<Service> {
             ),
         ));
     }
-    let replicas = c.int_max(&r.replicas, d::REPLICAS, "service.replicas", 1, lim::MAX_REPLICAS)?;
-    let workers = c.int_max(&r.workers, d::WORKERS, "service.workers", 1, lim::MAX_WORKERS)?;
+    let replicas = c.int_max(
+        &r.replicas,
+        d::REPLICAS,
+        "service.replicas",
+        1,
+        lim::MAX_REPLICAS,
+    )?;
+    let workers = c.int_max(
+        &r.workers,
+        d::WORKERS,
+        "service.workers",
+        1,
+        lim::MAX_WORKERS,
+    )?;
     let queue_limit = c.int_max(
         &r.queue_limit,
         d::QUEUE_LIMIT,
@@ -513,7 +532,13 @@ fn traffic(c: &Ctx, r: &RawTraffic) -> R<Traffic> {
         }
         steps.push(RateStep { at, rate });
     }
-    let retries = c.int_max(&r.retries, d::RETRIES, "traffic.retries", 0, lim::MAX_RETRIES)?;
+    let retries = c.int_max(
+        &r.retries,
+        d::RETRIES,
+        "traffic.retries",
+        0,
+        lim::MAX_RETRIES,
+    )?;
     let retry_backoff = if retries > 0 {
         c.dur_min(
             &r.retry_backoff,
@@ -970,6 +995,19 @@ fn flagger(c: &Ctx, s: &RawStrategy, path: &str) -> R<FlaggerParams> {
         ));
     }
     let mut step_weights = Vec::new();
+    if let Some(list) = &s.step_weights
+        && list.get_ref().len() > lim::MAX_FLAGGER_ITERATIONS as usize
+    {
+        return Err(c.err(
+            &key("step_weights"),
+            Some(list.span()),
+            format!(
+                "{} weights is above the limit of {}",
+                list.get_ref().len(),
+                lim::MAX_FLAGGER_ITERATIONS
+            ),
+        ));
+    }
     if let Some(list) = &s.step_weights {
         for (j, v) in list.get_ref().iter().enumerate() {
             let p = key(&format!("step_weights[{j}]"));
@@ -1000,7 +1038,13 @@ fn flagger(c: &Ctx, s: &RawStrategy, path: &str) -> R<FlaggerParams> {
         step_weight,
         max_weight,
         threshold: c.int(&s.threshold, d::FLAGGER_THRESHOLD, &key("threshold"), 1)?,
-        iterations: c.int(&s.iterations, d::FLAGGER_ITERATIONS, &key("iterations"), 0)?,
+        iterations: c.int_max(
+            &s.iterations,
+            d::FLAGGER_ITERATIONS,
+            &key("iterations"),
+            0,
+            lim::MAX_FLAGGER_ITERATIONS,
+        )?,
     })
 }
 
