@@ -203,6 +203,12 @@ fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
+/// Whether `text` is nested shallowly enough (`MAX_NESTING`) for the toml parser to
+/// be given it: true for every valid scenario.
+pub fn nesting_ok(text: &str) -> bool {
+    too_deep(text).is_none()
+}
+
 /// A TOML syntax error: name the table being written where it happened.
 fn syntax_error(e: &toml::de::Error, text: &str, file: &str) -> ScenarioError {
     let table = e.span().and_then(|s| error::table_at(text, s.start));
