@@ -7,6 +7,7 @@ mod behaviour;
 mod determinism;
 mod fluid;
 mod gates;
+mod hardening;
 mod invariants;
 mod queueing;
 mod recreate_and_crashloop;
