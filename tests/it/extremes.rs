@@ -18,8 +18,11 @@ enum Expect {
     Refused(&'static str),
 }
 
-/// (case, `key = value` replacements of the default scenario, expectation)
-fn cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, Expect)> {
+/// `key = value` replacements of the default scenario.
+type Edits = Vec<(&'static str, &'static str)>;
+
+/// (case, edits, expectation)
+fn cases() -> Vec<(&'static str, Edits, Expect)> {
     use Expect::*;
     let short = [("duration", "\"5m\"")];
     let with = |extra: &[(&'static str, &'static str)]| {
