@@ -20,6 +20,8 @@ pub const MAX_DURATION: SimTime = SimTime::from_secs(30 * DAY_S);
 /// per run at 72 h.
 pub const MAX_DURATION_LATENCY_RULE: SimTime = SimTime::from_secs(3 * DAY_S);
 /// Pods of one version; the simulator keeps up to four times this many pod records.
+/// Also the most Swarm `parallelism` (one update worker each; more than the replicas
+/// changes nothing) and canary `set_canary_scale` (pods).
 pub const MAX_REPLICAS: u32 = 10_000;
 pub const MAX_NODES: u32 = 10_000;
 /// Kubernetes' default is 110 pods per node.

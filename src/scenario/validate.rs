@@ -846,7 +846,13 @@ fn strategy(c: &Ctx, i: usize, ss: &Spanned<RawStrategy>) -> R<Strategy> {
             })
         }
         "swarm" => StrategyKind::Swarm(SwarmParams {
-            parallelism: c.int(&s.parallelism, d::SWARM_PARALLELISM, &key("parallelism"), 0)?,
+            parallelism: c.int_max(
+                &s.parallelism,
+                d::SWARM_PARALLELISM,
+                &key("parallelism"),
+                0,
+                lim::MAX_REPLICAS,
+            )?,
             delay: c.dur(&s.delay, d::SWARM_DELAY),
             order: c.choice(
                 &s.order,
@@ -966,11 +972,12 @@ fn canary_step(c: &Ctx, path: &str, st: &Spanned<RawStep>) -> R<CanaryStep> {
         }
         return Ok(CanaryStep::Analysis);
     }
-    let n = c.int(
+    let n = c.int_max(
         &s.set_canary_scale,
         0,
         &format!("{path}.set_canary_scale"),
         0,
+        lim::MAX_REPLICAS,
     )?;
     Ok(CanaryStep::SetCanaryScale(n))
 }

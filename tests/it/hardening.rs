@@ -113,6 +113,31 @@ fn retries_above_the_cap_are_refused_before_the_attempt_counter_wraps() {
 }
 
 #[test]
+fn swarm_parallelism_4294967295_allocating_a_worker_each_is_refused() {
+    assert_refused(
+        "parallelism",
+        &with(&[("parallelism", "4294967295")]),
+        "strategy[1].parallelism",
+        "above the limit of 10000",
+    );
+}
+
+#[test]
+fn set_canary_scale_4294967295_creating_a_pod_each_is_refused() {
+    let text = default_toml().replacen(
+        "steps = [ { set_weight = 5 }",
+        "steps = [ { set_canary_scale = 4294967295 }, { set_weight = 5 }",
+        1,
+    );
+    assert_refused(
+        "canary-scale",
+        &text,
+        "strategy[3].steps[0].set_canary_scale",
+        "above the limit of 10000",
+    );
+}
+
+#[test]
 fn readiness_period_1us_is_refused() {
     let text = with(&[(
         "readiness",
