@@ -7,7 +7,9 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
-use crate::fuzz_gen::{Gen, check_manifest, check_scenario, manifest_input, scenario_input};
+use crate::fuzz_gen::{
+    Gen, check_manifest, check_run, check_scenario, manifest_input, scenario_input,
+};
 
 fn config(cases: u32, seed: u64) -> Config {
     Config {
@@ -24,6 +26,16 @@ proptest! {
     fn mutated_scenarios_never_panic(seed in any::<u64>()) {
         let text = scenario_input(&mut Gen::new(seed));
         let verdict = check_scenario(&text);
+        prop_assert!(verdict.is_ok(), "seed {seed}: {verdict:?}\n{text}");
+    }
+}
+
+proptest! {
+    #![proptest_config(config(60, 191))]
+    #[test]
+    fn mutated_valid_scenarios_run_without_a_panic(seed in any::<u64>()) {
+        let text = scenario_input(&mut Gen::new(seed));
+        let verdict = check_run(&text, seed);
         prop_assert!(verdict.is_ok(), "seed {seed}: {verdict:?}\n{text}");
     }
 }

@@ -458,3 +458,37 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "(no message)".into())
 }
+
+/// The run property: a mutated scenario that validates, cut to a short horizon (at
+/// most 5 minutes, deploy at most halfway) and a bounded amount of work, runs every
+/// strategy for one seed without a panic (in the test profile that includes integer
+/// overflow). `Ok(true)` when it ran.
+pub fn check_run(text: &str, seed: u64) -> Result<bool, String> {
+    let Ok(parsed) = deploysim::scenario::parse(text, "fuzz.toml") else {
+        return Ok(false);
+    };
+    let mut sc = parsed.scenario;
+    let cap = deploysim::sim::SimTime::from_secs(300);
+    if sc.duration > cap {
+        sc.duration = cap;
+    }
+    let half = deploysim::sim::SimTime::from_micros(sc.duration.micros() / 2);
+    if sc.deploy_at > half {
+        sc.deploy_at = half;
+    }
+    let work = deploysim::scenario::limits::estimate(&sc);
+    let small = work.events() <= 2e6
+        && u64::from(sc.service.replicas) * u64::from(sc.cluster.nodes) <= 100_000
+        && sc.traffic.users <= 1_000_000;
+    if !small {
+        return Ok(false);
+    }
+    catch_unwind(AssertUnwindSafe(|| {
+        let users = deploysim::world::UserTable::new(&sc.traffic);
+        for st in &sc.strategies {
+            deploysim::world::run(&sc, &users, st, seed, false);
+        }
+    }))
+    .map_err(|p| format!("a run panicked: {}", panic_text(&p)))?;
+    Ok(true)
+}
