@@ -27,10 +27,12 @@ pub const MAX_NODES: u32 = 10_000;
 /// Kubernetes' default is 110 pods per node.
 pub const MAX_PODS_PER_NODE: u32 = 1_000;
 pub const MAX_WORKERS: u32 = 10_000;
-pub const MAX_QUEUE_LIMIT: u32 = 100_000;
+/// A queue this long is unbounded in practice (queueing tests use it for M/M/c).
+pub const MAX_QUEUE_LIMIT: u32 = 1_000_000;
 /// `replicas × (workers + queue_limit)`: requests the pods of one version can hold at
-/// once (about 32 bytes each when every queue is full).
-pub const MAX_HELD_REQUESTS: u64 = 10_000_000;
+/// once, about 32 bytes each (3.2 GB if every queue is full, which takes sustained
+/// overload; the arrivals themselves are bounded by `MAX_EVENTS`).
+pub const MAX_HELD_REQUESTS: u64 = 100_000_000;
 /// The Zipf alias table takes 16 bytes per user (36 while it is built), the user sets
 /// two bits: 10 million users are 160 MB.
 pub const MAX_USERS: u32 = 10_000_000;

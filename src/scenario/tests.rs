@@ -779,6 +779,10 @@ fn brackets_in_strings_and_comments_do_not_count_as_nesting() {
     assert!(e.contains("nested deeper than 64 levels"), "{e}");
     assert!(e.contains("t.toml:1:69"), "{e}");
     // 64 levels are accepted by the pre-scan (the toml parser then reports the shape).
-    let e = err(&format!("x = {}1{}\n{MINIMAL}", "[".repeat(64), "]".repeat(64)));
+    let e = err(&format!(
+        "x = {}1{}\n{MINIMAL}",
+        "[".repeat(64),
+        "]".repeat(64)
+    ));
     assert!(!e.contains("nested deeper"), "{e}");
 }

@@ -138,6 +138,22 @@ fn set_canary_scale_4294967295_creating_a_pod_each_is_refused() {
 }
 
 #[test]
+fn queues_that_could_hold_more_than_1e8_requests_are_refused() {
+    // 200 x (4 workers + 1,000,000 queued) = 200,000,800 requests at ~32 bytes each.
+    let text = with(&[
+        ("replicas", "200"),
+        ("nodes", "50"),
+        ("queue_limit", "1000000"),
+    ]);
+    assert_refused(
+        "held",
+        &text,
+        "service.queue_limit",
+        "= 200000800 requests held at once is above the limit of 100000000",
+    );
+}
+
+#[test]
 fn readiness_period_1us_is_refused() {
     let text = with(&[(
         "readiness",
