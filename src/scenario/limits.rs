@@ -165,19 +165,26 @@ fn events_message(sc: &Scenario) -> Result<Option<String>, String> {
         rough(w.requests),
         rough(w.other)
     );
-    let hint = match sc.fidelity {
-        Fidelity::Request => {
-            "; fluid mode counts traffic per second instead (fidelity = \"fluid\", or \
-             --fidelity fluid)"
-        }
-        Fidelity::Fluid => "; shorten `duration` or lower `service.replicas`",
-    };
+    let fluid = sc.fidelity == Fidelity::Fluid;
+    let shorter = "; shorten `duration` or lower `service.replicas`";
     if events > MAX_EVENTS {
+        // The refusal comes before `--fidelity` is applied: only the file can change it.
+        let hint = if fluid {
+            shorter
+        } else {
+            "; fluid mode counts traffic per second instead (set fidelity = \"fluid\")"
+        };
         Err(format!(
             "{what}, above the limit of {}{hint}",
             rough(MAX_EVENTS)
         ))
     } else {
+        let hint = if fluid {
+            shorter
+        } else {
+            "; fluid mode counts traffic per second instead (fidelity = \"fluid\", or \
+             --fidelity fluid)"
+        };
         Ok(Some(format!("{what}: expect a long run{hint}")))
     }
 }

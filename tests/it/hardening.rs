@@ -202,6 +202,7 @@ fn rate_1e6_for_30_days_at_request_level_is_refused_but_fluid_is_not() {
     // 10^6 × 30 × 86,400 = 2.6e12 requests: past the 1e10 cap.
     let text = with(&[("rate", "1e6"), ("duration", "\"720h\"")]);
     assert_refused("rate-30d", &text, "duration", "2.6e12 requests");
+    assert_refused("rate-30d", &text, "duration", "set fidelity = \"fluid\"");
     let parsed =
         deploysim::scenario::parse_as(&text, "x.toml", Some(deploysim::scenario::Fidelity::Fluid));
     assert!(parsed.is_ok(), "{:?}", parsed.err());
