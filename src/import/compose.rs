@@ -45,6 +45,9 @@ pub(crate) fn import(doc: &Value, ctx: &mut Ctx) -> Result<Vec<Unit>, ImportErro
     let mut units = Vec::new();
     for (name, service) in services {
         let path = format!("services.{name}");
+        if name.trim().is_empty() {
+            return Err(ctx.err(&path, "an empty service name: the service needs a name"));
+        }
         if with_deploy && !has_deploy(service) {
             ctx.warn(
                 &path,
@@ -61,7 +64,7 @@ fn service_unit(name: &str, service: Node, ctx: &mut Ctx) -> Result<Unit, Import
     let mut svc = service.obj(ctx)?;
     let mut settings = Vec::new();
     let mut swarm = StrategyOut::new("swarm", "swarm");
-    let scale = svc.read(ctx, "scale", Node::u32)?;
+    let scale = svc.read(ctx, "scale", Node::replicas)?;
     if let Some((deploy, dpath)) = svc.get("deploy") {
         let mut deploy = Node::new(deploy, &dpath).obj(ctx)?;
         deploy.ignore(&["resources", "labels", "endpoint_mode"]);
@@ -130,7 +133,7 @@ fn deploy_section(
             &format!("mode {mode:?}: the model runs a fixed replica count (one task per node is not modeled)"),
         );
     }
-    match deploy.read(ctx, "replicas", Node::u32)? {
+    match deploy.read(ctx, "replicas", Node::replicas)? {
         Some((n, p)) => {
             settings.push(Setting::new(
                 "service",

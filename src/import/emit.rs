@@ -6,6 +6,8 @@
 //! value keeps its own comment. The strategy list is replaced by the imported
 //! strategies plus the `none` baseline.
 
+use std::collections::{HashMap, HashSet};
+
 use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
 use super::{ImportError, Setting, StrategyOut, Unit};
@@ -55,6 +57,7 @@ pub(crate) fn scenario(
     apply_settings(&mut doc, &settings);
 
     let strategies = unique_names(units);
+    size_cluster(&mut doc, &strategies);
     let mut list = ArrayOfTables::new();
     for s in &strategies {
         list.push(strategy_table(s));
@@ -70,6 +73,78 @@ pub(crate) fn scenario(
     doc.remove("strategy");
     doc.insert("strategy", Item::ArrayOfTables(list));
     Ok(doc.to_string())
+}
+
+/// An integer `[table] key` of the document, if it is one.
+fn int_of(doc: &DocumentMut, table: &str, key: &str) -> Option<u64> {
+    let v = doc.get(table)?.get(key)?.as_integer()?;
+    u64::try_from(v).ok()
+}
+
+/// The entry `key` of a strategy, if it was imported.
+fn entry<'s>(s: &'s StrategyOut, key: &str) -> Option<&'s Value> {
+    s.entries.iter().find(|e| e.key == key).map(|e| &e.value)
+}
+
+/// Pods a strategy runs at its peak for `replicas`: a second full stack for blue/green,
+/// Flagger and a routed canary; the surge for a rolling update and a canary without a
+/// router (default 25%); the parallelism of a start-first Swarm update.
+fn peak_pods(s: &StrategyOut, replicas: u64) -> u64 {
+    let surge = || match entry(s, "max_surge") {
+        Some(v) => match (v.as_integer(), v.as_str()) {
+            (Some(n), _) => u64::try_from(n).unwrap_or(0),
+            (None, Some(p)) => {
+                let pct: u64 = p.trim_end_matches('%').parse().unwrap_or(100);
+                (replicas * pct).div_ceil(100)
+            }
+            (None, None) => replicas,
+        },
+        None => replicas.div_ceil(4),
+    };
+    let extra = match s.kind {
+        "blue_green" | "flagger" => replicas,
+        "canary" if entry(s, "traffic_routing").and_then(Value::as_bool) != Some(false) => replicas,
+        "rolling" | "canary" => surge(),
+        "swarm" if entry(s, "order").and_then(Value::as_str) == Some("start-first") => {
+            match entry(s, "parallelism").and_then(Value::as_integer) {
+                Some(p) if p > 0 => u64::try_from(p).unwrap_or(replicas),
+                _ => replicas,
+            }
+        }
+        _ => 0,
+    };
+    replicas + extra.min(replicas)
+}
+
+/// Adds nodes when the cluster has fewer slots than the imported strategies need at
+/// their peak, so an imported scenario never fails for room the real cluster has.
+fn size_cluster(doc: &mut DocumentMut, strategies: &[StrategyOut]) {
+    let (Some(replicas), Some(nodes), Some(per_node)) = (
+        int_of(doc, "service", "replicas"),
+        int_of(doc, "cluster", "nodes"),
+        int_of(doc, "cluster", "pods_per_node"),
+    ) else {
+        return;
+    };
+    let need = strategies
+        .iter()
+        .map(|s| peak_pods(s, replicas))
+        .max()
+        .unwrap_or(replicas);
+    if nodes * per_node >= need || per_node == 0 {
+        return;
+    }
+    let sized = need.div_ceil(per_node);
+    let Ok(sized) = i64::try_from(sized) else {
+        return;
+    };
+    set(
+        doc,
+        "cluster",
+        "nodes",
+        sized.into(),
+        &format!("sized by the import: room for {need} pods at the rollout's peak"),
+    );
 }
 
 fn commented(mut value: Value, comment: &str) -> Value {
@@ -174,9 +249,14 @@ fn unique_names(units: &[Unit]) -> Vec<StrategyOut> {
         .iter()
         .flat_map(|u| u.strategies.iter().map(move |s| (u, s)))
         .collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (_, s) in &all {
+        *count.entry(s.name.as_str()).or_default() += 1;
+    }
+    let mut taken: HashSet<String> = HashSet::new();
     let mut out: Vec<StrategyOut> = Vec::new();
     for (unit, s) in &all {
-        let clashes = all.iter().filter(|(_, o)| o.name == s.name).count() > 1;
+        let clashes = count.get(s.name.as_str()).is_some_and(|n| *n > 1);
         let mut name = if clashes {
             format!("{}-{}", s.name, unit.service)
         } else {
@@ -184,10 +264,11 @@ fn unique_names(units: &[Unit]) -> Vec<StrategyOut> {
         };
         let base = name.clone();
         let mut n = 2;
-        while name == "none" || out.iter().any(|o| o.name == name) {
+        while name == "none" || taken.contains(&name) {
             name = format!("{base}-{n}");
             n += 1;
         }
+        taken.insert(name.clone());
         let mut s = (*s).clone();
         s.name = name;
         out.push(s);

@@ -6,8 +6,24 @@
 
 use serde_json::{Map, Value};
 
+use std::collections::HashSet;
+
 use super::ImportError;
+use crate::scenario::limits;
 use crate::sim::SimTime;
+
+/// Longest duration an import accepts, in microseconds (about 31 years): far below
+/// what a `u64` of microseconds holds, so no conversion or sum can wrap.
+pub(crate) const MAX_DURATION_US: u64 = 1_000_000_000_000_000;
+
+/// `x` (a finite, non-negative number of `unit_us` microseconds) as a `SimTime`,
+/// or `None` if it is negative, not finite or longer than `MAX_DURATION_US`.
+pub(crate) fn checked_time(x: f64, unit_us: f64) -> Option<SimTime> {
+    let us = (x * unit_us).round();
+    // The bound is exactly representable; in 0..=bound the conversion is exact.
+    (us.is_finite() && us >= 0.0 && us <= MAX_DURATION_US as f64)
+        .then(|| SimTime::from_micros(us as u64))
+}
 
 /// Per-file context: the file name for messages and the warnings collected so far.
 pub(crate) struct Ctx<'w> {
@@ -110,6 +126,34 @@ impl<'a> Node<'a> {
             _ => Err(self.expected(ctx, "a non-negative whole number")),
         }
     }
+    /// A replica count the scenario can run: 1 to `limits::MAX_REPLICAS`.
+    pub fn replicas(&self, ctx: &Ctx) -> Result<u32, ImportError> {
+        let n = self.u32(ctx)?;
+        if n == 0 {
+            return Err(ctx.err(
+                &self.path,
+                "0 replicas: a workload scaled to zero has no rollout to simulate",
+            ));
+        }
+        if n > limits::MAX_REPLICAS {
+            return Err(ctx.err(
+                &self.path,
+                format!(
+                    "{n} replicas is above the limit of {}",
+                    limits::MAX_REPLICAS
+                ),
+            ));
+        }
+        Ok(n)
+    }
+    /// A name: a string that is not empty or blank.
+    pub fn name(&self, ctx: &Ctx) -> Result<&'a str, ImportError> {
+        let s = self.str(ctx)?;
+        if s.trim().is_empty() {
+            return Err(ctx.err(&self.path, "an empty name: the object needs a name"));
+        }
+        Ok(s)
+    }
     /// Kubernetes `*Seconds` fields: a whole number of seconds.
     pub fn seconds(&self, ctx: &Ctx) -> Result<SimTime, ImportError> {
         Ok(SimTime::from_secs(u64::from(self.u32(ctx)?)))
@@ -147,8 +191,13 @@ impl<'a> Node<'a> {
             Value::String(s) => {
                 let s = s.trim();
                 if bare_seconds && !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-                    let n: u64 = s.parse().map_err(|_| self.expected(ctx, what))?;
-                    return Ok(SimTime::from_secs(n));
+                    let too_long = || ctx.err(&self.path, format!("duration {s:?} is too long"));
+                    let n: u64 = s.parse().map_err(|_| too_long())?;
+                    return n
+                        .checked_mul(SimTime::MICROS_PER_SEC)
+                        .filter(|us| *us <= MAX_DURATION_US)
+                        .map(SimTime::from_micros)
+                        .ok_or_else(too_long);
                 }
                 let us = parse_go_duration(s)
                     .map_err(|why| ctx.err(&self.path, format!("{why} in duration {s:?}")))?;
@@ -206,17 +255,16 @@ pub(crate) fn parse_go_duration(s: &str) -> Result<u64, String> {
         total += number * unit_us;
         rest = &rest[unit_len..];
     }
-    if total > 1e15 {
-        return Err("too long".into());
-    }
-    Ok(total.round() as u64)
+    checked_time(total, 1.0)
+        .map(SimTime::micros)
+        .ok_or_else(|| "too long".into())
 }
 
 /// A mapping whose keys are ticked off as they are read; `finish` warns about the rest.
 pub(crate) struct Obj<'a> {
     map: &'a Map<String, Value>,
     path: String,
-    used: Vec<&'a str>,
+    used: HashSet<&'a str>,
 }
 
 impl<'a> Obj<'a> {
@@ -224,7 +272,7 @@ impl<'a> Obj<'a> {
         Obj {
             map,
             path,
-            used: Vec::new(),
+            used: HashSet::new(),
         }
     }
     /// The path of `key` under this mapping.
@@ -238,7 +286,7 @@ impl<'a> Obj<'a> {
     /// The value of `key` (absent or null -> `None`) together with its path.
     pub fn get(&mut self, key: &str) -> Option<(&'a Value, String)> {
         let (k, v) = self.map.get_key_value(key)?;
-        self.used.push(k.as_str());
+        self.used.insert(k.as_str());
         if v.is_null() {
             None
         } else {
@@ -265,7 +313,7 @@ impl<'a> Obj<'a> {
     pub fn ignore(&mut self, keys: &[&str]) {
         for key in keys {
             if let Some((k, _)) = self.map.get_key_value(*key) {
-                self.used.push(k.as_str());
+                self.used.insert(k.as_str());
             }
         }
     }

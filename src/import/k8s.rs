@@ -7,8 +7,9 @@
 
 use serde_json::Value;
 
-use super::fields::{Ctx, Node, Obj};
+use super::fields::{Ctx, Node, Obj, checked_time};
 use super::{ImportError, Setting, StrategyOut, Unit};
+use crate::scenario::limits;
 use crate::sim::SimTime;
 
 /// Share of requests a Flagger A/B test is modeled with: header or cookie matching
@@ -101,7 +102,7 @@ pub(crate) fn import(
     let name = match root.get("metadata") {
         Some((meta, path)) => {
             let mut meta = Node::new(meta, &path).obj(ctx)?;
-            let name = meta.read(ctx, "name", Node::str)?;
+            let name = meta.read(ctx, "name", Node::name)?;
             name.map(|(n, p)| (n.to_string(), p))
         }
         None => None,
@@ -142,7 +143,7 @@ pub(crate) fn import(
         Kind::Rollout => {
             if let Some((reference, path)) = spec.get("workloadRef") {
                 referenced_workload(Node::new(reference, &path), parsed, ctx, &mut unit.settings)?;
-                if let Some((n, p)) = spec.read(ctx, "replicas", Node::u32)? {
+                if let Some((n, p)) = spec.read(ctx, "replicas", Node::replicas)? {
                     unit.settings.push(Setting::new(
                         "service",
                         "replicas",
@@ -167,7 +168,7 @@ pub(crate) fn import(
                 let target_name =
                     Node::new(target, &path)
                         .obj(ctx)?
-                        .read(ctx, "name", Node::str)?;
+                        .read(ctx, "name", Node::name)?;
                 if let Some((target_name, target_path)) = target_name {
                     unit.aliases.push(name.clone());
                     unit.service = target_name.to_string();
@@ -241,7 +242,7 @@ fn referenced_workload(
 /// `spec.replicas` and `spec.template` of a Deployment or Rollout.
 fn workload(spec: &mut Obj, ctx: &mut Ctx, out: &mut Vec<Setting>) -> Result<(), ImportError> {
     spec.ignore(&["selector", "revisionHistoryLimit", "restartAt", "analysis"]);
-    match spec.read(ctx, "replicas", Node::u32)? {
+    match spec.read(ctx, "replicas", Node::replicas)? {
         Some((n, path)) => out.push(Setting::new(
             "service",
             "replicas",
@@ -433,6 +434,29 @@ fn readiness(probe: Node, ctx: &mut Ctx, out: &mut Vec<Setting>) -> Result<(), I
     Ok(())
 }
 
+/// `maxSurge` and `maxUnavailable` into `out`; both 0 is refused, as Kubernetes and
+/// Argo refuse it (the rollout could never make progress).
+fn surge_pair(obj: &mut Obj, ctx: &Ctx, out: &mut StrategyOut) -> Result<(), ImportError> {
+    let zero = |v: &toml_edit::Value| v.as_integer() == Some(0) || v.as_str() == Some("0%");
+    let surge = obj.read(ctx, "maxSurge", Node::int_or_percent)?;
+    let unavailable = obj.read(ctx, "maxUnavailable", Node::int_or_percent)?;
+    if let (Some((s, sp)), Some((u, _))) = (&surge, &unavailable)
+        && zero(s)
+        && zero(u)
+    {
+        return Err(ctx.err(
+            sp,
+            "maxSurge and maxUnavailable are both 0: the rollout could never make progress",
+        ));
+    }
+    for (key, read) in [("max_surge", surge), ("max_unavailable", unavailable)] {
+        if let Some((v, p)) = read {
+            out.set(key, v, ctx.src(&p));
+        }
+    }
+    Ok(())
+}
+
 /// `lifecycle.preStop`: `sleep: {seconds: N}` or an exec command running `sleep N`.
 fn pre_stop_sleep(handler: Node, ctx: &mut Ctx, out: &mut Vec<Setting>) -> Result<(), ImportError> {
     let mut h = handler.obj(ctx)?;
@@ -491,7 +515,7 @@ fn parse_sleep_arg(arg: &str) -> Option<SimTime> {
         _ => (arg, 1.0),
     };
     let x: f64 = num.parse().ok()?;
-    (x.is_finite() && x >= 0.0).then(|| SimTime::from_secs_f64(x * mult))
+    checked_time(x, mult * 1e6)
 }
 
 fn deployment_strategy(spec: &mut Obj, ctx: &mut Ctx) -> Result<StrategyOut, ImportError> {
@@ -512,14 +536,7 @@ fn deployment_strategy(spec: &mut Obj, ctx: &mut Ctx) -> Result<StrategyOut, Imp
         }
         if let Some((ru, rpath)) = strategy.get("rollingUpdate") {
             let mut ru = Node::new(ru, &rpath).obj(ctx)?;
-            for (field, key) in [
-                ("maxSurge", "max_surge"),
-                ("maxUnavailable", "max_unavailable"),
-            ] {
-                if let Some((v, p)) = ru.read(ctx, field, Node::int_or_percent)? {
-                    rolling.set(key, v, ctx.src(&p));
-                }
-            }
+            surge_pair(&mut ru, ctx, &mut rolling)?;
             ru.finish(ctx);
             if kind == "Recreate" {
                 ctx.warn(&rpath, "ignored: the strategy type is Recreate");
@@ -615,14 +632,7 @@ fn argo_canary(canary: Node, ctx: &mut Ctx) -> Result<StrategyOut, ImportError> 
         ));
     }
     out.steps = Some(steps.into_iter().map(|(t, c)| (t.into(), c)).collect());
-    for (field, key) in [
-        ("maxSurge", "max_surge"),
-        ("maxUnavailable", "max_unavailable"),
-    ] {
-        if let Some((v, p)) = c.read(ctx, field, Node::int_or_percent)? {
-            out.set(key, v, ctx.src(&p));
-        }
-    }
+    surge_pair(&mut c, ctx, &mut out)?;
     if let Some((t, p)) = c.read(ctx, "scaleDownDelaySeconds", Node::seconds)? {
         out.set("scale_down_delay", t.to_string(), ctx.src(&p));
     }
@@ -823,6 +833,17 @@ fn flagger_strategy(
     }
     let matched = a.get("match").map(|(_, p)| p);
     let iterations = a.read(ctx, "iterations", Node::u32)?;
+    if let Some((n, p)) = &iterations
+        && *n > limits::MAX_FLAGGER_ITERATIONS
+    {
+        return Err(ctx.err(
+            p,
+            format!(
+                "{n} iterations is above the limit of {}",
+                limits::MAX_FLAGGER_ITERATIONS
+            ),
+        ));
+    }
     let step_weights = match a.get("stepWeights") {
         Some((list, p)) => {
             let mut weights = toml_edit::Array::new();
@@ -961,10 +982,12 @@ fn flagger_metrics(
                 }
                 "request-duration" => {
                     if let Some((max, p)) = range.read(ctx, "max", Node::f64)? {
-                        if max < 0.0 {
-                            return Err(ctx.err(&p, "a latency in milliseconds, not negative"));
-                        }
-                        let t = SimTime::from_millis(max.round() as u64);
+                        let Some(t) = checked_time(max, 1e3) else {
+                            return Err(ctx.err(
+                                &p,
+                                format!("{max} is not a latency in milliseconds (0 to 1e12)"),
+                            ));
+                        };
                         settings.push(Setting::new(
                             "monitoring",
                             "latency_p99_max",

@@ -65,6 +65,13 @@ pub enum ImportError {
         wanted: String,
         available: Vec<String>,
     },
+    #[error("{origin}: {message} (scenario key {key})")]
+    Unrunnable {
+        /// `FILE: PATH` of the manifest field the offending value came from.
+        origin: String,
+        key: String,
+        message: String,
+    },
     #[error("no manifest given")]
     NoFiles,
     #[error("the default scenario text is not valid TOML: {0}")]
@@ -262,7 +269,28 @@ pub fn import(
         }
     }
     let toml = emit::scenario(default_toml, &units, &mut warnings)?;
+    check_runnable(&toml)?;
     Ok(Imported { toml, warnings })
+}
+
+/// The imported scenario must be one `run` accepts: a value the scenario format
+/// refuses (a probe period below its floor, a duration too long) is an error naming
+/// the manifest field it came from, read from the value's `# from FILE: PATH` comment.
+fn check_runnable(toml: &str) -> Result<(), ImportError> {
+    let Err(e) = crate::scenario::parse(toml, "<imported>") else {
+        return Ok(());
+    };
+    let origin = e
+        .position
+        .as_ref()
+        .and_then(|p| p.source_line.split_once("# from ").map(|(_, o)| o.trim()))
+        .unwrap_or("the imported manifests")
+        .to_string();
+    Err(ImportError::Unrunnable {
+        origin,
+        key: e.path,
+        message: e.message,
+    })
 }
 
 enum Class {

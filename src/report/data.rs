@@ -111,9 +111,10 @@ impl Table {
         if text.is_empty() {
             return Ok(None);
         }
-        text.parse::<f64>()
-            .map(Some)
-            .map_err(|_| self.bad_value(row, col, "a number"))
+        match text.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err(self.bad_value(row, col, "a finite number")),
+        }
     }
 
     /// A boolean cell written `true` / `false`: `None` when empty.
@@ -147,6 +148,144 @@ impl Table {
         }
         seen
     }
+}
+
+/// The `runs.csv` columns every results directory has (DESIGN.md §6).
+const RUN_KEYS: [&str; 4] = ["strategy", "seed", "faulty", "outcome"];
+/// `runs.csv` columns holding `true` / `false`.
+const RUN_BOOLS: [&str; 2] = ["faulty", "false_rollback"];
+/// `runs.csv` columns that are not numbers (besides the booleans).
+const RUN_TEXTS: [&str; 6] = [
+    "scenario",
+    "strategy",
+    "fault",
+    "outcome",
+    "strategy_kind",
+    "caught_stage",
+];
+const OUTCOMES: [&str; 5] = ["completed", "rolled_back", "stalled", "incomplete", "none"];
+
+/// Checks a results directory before anything is drawn from it, so a damaged one is an
+/// error naming the file and line and nothing is written: `runs.csv` must have the key
+/// columns, every row as many cells as the header, numbers that are finite and >= 0
+/// (counts, fractions and seconds since `deploy_at`), a known `outcome`, and end with a
+/// newline (the writer ends every row with one: a missing one means a cut-off file);
+/// `summary.json` must exist and be a JSON object. Reads `runs.csv` row by row.
+pub(crate) fn check_results_dir(dir: &Path) -> Result<(), ReportError> {
+    let path = dir.join("runs.csv");
+    let text_err = |source| ReportError::Read {
+        path: path.clone(),
+        source,
+    };
+    let bytes = std::fs::read(&path).map_err(text_err)?;
+    let damaged = |line: u64, why: String| ReportError::Damaged {
+        path: path.clone(),
+        line,
+        why,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(bytes.as_slice());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|source| ReportError::Csv {
+            path: path.clone(),
+            source,
+        })?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    for key in RUN_KEYS {
+        if !headers.iter().any(|h| h == key) {
+            return Err(ReportError::MissingColumn {
+                path: path.clone(),
+                column: key.to_string(),
+            });
+        }
+    }
+    let mut rows = 0u64;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|source| ReportError::Csv {
+                path: path.clone(),
+                source,
+            })?;
+        if !more {
+            break;
+        }
+        rows += 1;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != headers.len() {
+            return Err(damaged(
+                line,
+                format!(
+                    "{} cells where the header has {} (is the file cut off?)",
+                    record.len(),
+                    headers.len()
+                ),
+            ));
+        }
+        for (header, cell) in headers.iter().zip(record.iter()) {
+            let cell = cell.trim();
+            let bad = |expected: &'static str| ReportError::BadValue {
+                path: path.clone(),
+                line,
+                column: header.clone(),
+                value: cell.to_string(),
+                expected,
+            };
+            let h = header.as_str();
+            if h == "outcome" {
+                if !OUTCOMES.contains(&cell) {
+                    return Err(bad(
+                        "an outcome (completed, rolled_back, stalled, incomplete or none)",
+                    ));
+                }
+            } else if RUN_BOOLS.contains(&h) {
+                if !matches!(cell, "true" | "false") {
+                    return Err(bad("`true` or `false`"));
+                }
+            } else if !RUN_TEXTS.contains(&h) && !cell.is_empty() {
+                match cell.parse::<f64>() {
+                    Ok(x) if x.is_finite() && x >= 0.0 => {}
+                    _ if !is_metric(h) => {}
+                    _ => return Err(bad("a finite number >= 0")),
+                }
+            }
+        }
+    }
+    if rows == 0 {
+        return Err(ReportError::Empty { path: path.clone() });
+    }
+    if !bytes.ends_with(b"\n") {
+        let line = u64::try_from(bytes.split(|b| *b == b'\n').count()).unwrap_or(u64::MAX);
+        return Err(damaged(
+            line,
+            "the last row does not end with a newline (is the file cut off?)".into(),
+        ));
+    }
+    let summary = dir.join("summary.json");
+    match read_json_optional(&summary)? {
+        None => Err(ReportError::Missing {
+            path: summary,
+            why: "every results directory of `run` has one",
+        }),
+        Some(serde_json::Value::Object(_)) => Ok(()),
+        Some(_) => Err(ReportError::Damaged {
+            path: summary,
+            line: 1,
+            why: "not a JSON object".into(),
+        }),
+    }
+}
+
+/// Whether a `runs.csv` column is one of deploysim's numeric metrics (extra columns a
+/// person added are not checked).
+fn is_metric(header: &str) -> bool {
+    header == "seed"
+        || crate::catalogue::Column::named(header).is_some_and(|c| c.metric().is_some())
 }
 
 /// One statistic of `summary.csv`.

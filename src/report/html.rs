@@ -40,6 +40,7 @@ impl About {
         let scenario_text = string(&json["scenario_text"]);
         let toml = scenario_text
             .as_deref()
+            .filter(|t| crate::scenario::nesting_ok(t))
             .and_then(|t| t.parse::<toml::Table>().ok())
             .unwrap_or_default();
         let from_toml = |key: &str| toml.get(key).and_then(|v| v.as_str()).map(str::to_string);

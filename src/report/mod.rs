@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 /// Everything `deploysim report DIR` produces: the run plots, the timeline when the
 /// directory holds a trace, and `report.html`. Returns the files written, the page last.
 pub fn render_report(dir: &Path, format: PlotFormat) -> Result<Vec<PathBuf>, ReportError> {
+    data::check_results_dir(dir)?;
     let mut written = plots::render_run_plots(dir, format)?;
     if dir.join("timeline.csv").exists() {
         written.push(plots::render_trace_plot(dir, format)?);
@@ -78,6 +79,14 @@ pub enum ReportError {
         value: String,
         expected: &'static str,
     },
+    #[error("{}: line {line}: {why}", path.display())]
+    Damaged {
+        path: PathBuf,
+        line: u64,
+        why: String,
+    },
+    #[error("{}: missing ({why})", path.display())]
+    Missing { path: PathBuf, why: &'static str },
     #[error("{}: no rows", path.display())]
     Empty { path: PathBuf },
     #[error("{}: cannot draw: {message}", path.display())]

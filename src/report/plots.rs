@@ -1054,7 +1054,11 @@ mod tests {
         let cases = [
             (
                 "strategy,faulty,blast_radius,downtime_s,rollback_s,extra_pod_seconds\nx,true,oops,1,1,1\n",
-                "line 2, column `blast_radius`: `oops` is not a number",
+                "line 2, column `blast_radius`: `oops` is not a finite number",
+            ),
+            (
+                "strategy,faulty,blast_radius,downtime_s,rollback_s,extra_pod_seconds\nx,true,0.1,NaN,1,1\n",
+                "line 2, column `downtime_s`: `NaN` is not a finite number",
             ),
             (
                 "strategy,faulty,blast_radius,downtime_s,rollback_s,extra_pod_seconds\nx,yes,0.1,1,1,1\n",

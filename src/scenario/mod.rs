@@ -8,6 +8,7 @@
 mod defaults;
 mod error;
 mod horizon;
+pub mod limits;
 pub mod model;
 mod raw;
 mod validate;
@@ -91,10 +92,26 @@ pub struct Parsed {
 
 /// Parses and validates scenario `text`; `file` names it in messages.
 pub fn parse(text: &str, file: &str) -> Result<Parsed, ScenarioError> {
+    parse_as(text, file, None)
+}
+
+/// Like `parse`, with `fidelity` (the `--fidelity` flag), when given, in place of the
+/// file's: the size limits of a run depend on it.
+pub fn parse_as(
+    text: &str,
+    file: &str,
+    fidelity: Option<Fidelity>,
+) -> Result<Parsed, ScenarioError> {
+    if let Some(at) = too_deep(text) {
+        let message = format!(
+            "invalid TOML: arrays and inline tables nested deeper than {MAX_NESTING} levels"
+        );
+        return Err(ScenarioError::new(file, "", message).at(text, Some(at..at + 1)));
+    }
     let doc = toml::de::DeTable::parse(text).map_err(|e| syntax_error(&e, text, file))?;
     let raw: raw::RawScenario =
         toml::from_str(text).map_err(|e| shape_error(&e, doc.get_ref(), text, file))?;
-    let (scenario, warnings) = validate::validate(raw, text, file)?;
+    let (scenario, warnings) = validate::validate(raw, text, file, fidelity)?;
     let warnings = warnings
         .into_iter()
         .map(|w| format!("warning: {file}: {w}"))
@@ -104,11 +121,16 @@ pub fn parse(text: &str, file: &str) -> Result<Parsed, ScenarioError> {
 
 /// Reads and parses a scenario file; an unreadable file is a `ScenarioError` too.
 pub fn load(path: &Path) -> Result<Parsed, ScenarioError> {
+    load_as(path, None)
+}
+
+/// `load` with `parse_as`'s fidelity override.
+pub fn load_as(path: &Path, fidelity: Option<Fidelity>) -> Result<Parsed, ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         ScenarioError::new(&file, "", format!("cannot read the scenario file: {e}"))
     })?;
-    parse(&text, &file)
+    parse_as(&text, &file, fidelity)
 }
 
 /// The bundled scenarios as (file stem, text).
@@ -119,11 +141,76 @@ pub fn bundled() -> &'static [(&'static str, &'static str)] {
 /// The top-level `description` of scenario text, without validating the rest; `None`
 /// if the text is not TOML or has no description string.
 pub fn description_of(text: &str) -> Option<String> {
+    if too_deep(text).is_some() {
+        return None;
+    }
     let doc = toml::de::DeTable::parse(text).ok()?;
     doc.get_ref()
         .iter()
         .find(|(k, _)| k.get_ref() == "description")
         .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string))
+}
+
+/// Deepest nesting of arrays and inline tables accepted (a scenario needs 3 or 4). The
+/// toml parser recurses once per level, and after a syntax error it does so without its
+/// own depth limit: deeper input would overflow the stack.
+pub const MAX_NESTING: usize = 64;
+
+/// The byte offset of the first `[` or `{` nested deeper than `MAX_NESTING`, if any,
+/// by a linear scan that skips strings and comments (`[`, `]`, `{`, `}` there are
+/// text). Unbalanced closers are ignored: only depth matters.
+fn too_deep(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = b[i..].starts_with(if q == b'"' { b"\"\"\"" } else { b"'''" });
+                i += if triple { 3 } else { 1 };
+                while i < b.len() {
+                    if q == b'"' && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == q && (!triple || b[i..].starts_with(&[q, q, q])) {
+                        // A closing triple quote may be followed by up to two more quotes.
+                        i += if triple { 3 } else { 1 };
+                        while triple && i < b.len() && b[i] == q {
+                            i += 1;
+                        }
+                        break;
+                    }
+                    if !triple && b[i] == b'\n' {
+                        break; // an unterminated one-line string ends at the line end
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Whether `text` is nested shallowly enough (`MAX_NESTING`) for the toml parser to
+/// be given it: true for every valid scenario.
+pub fn nesting_ok(text: &str) -> bool {
+    too_deep(text).is_none()
 }
 
 /// A TOML syntax error: name the table being written where it happened.

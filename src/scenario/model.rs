@@ -61,19 +61,23 @@ pub enum IntOrPercent {
 }
 
 impl IntOrPercent {
-    /// Resolves against `total` the way Kubernetes does: round up (surge) or down.
+    /// Resolves against `total` the way Kubernetes does: round up (surge) or down,
+    /// capped at `total` (more surge or unavailability than pods changes nothing, and
+    /// `total + surge` must not overflow).
     pub fn resolve(self, total: u32, round_up: bool) -> u32 {
         match self {
-            IntOrPercent::Count(n) => n,
+            IntOrPercent::Count(n) => n.min(total),
             IntOrPercent::Percent(p) => {
-                let exact = p * total as f64 / 100.0;
+                let exact = p * f64::from(total) / 100.0;
                 // Guard against 25% of 20 being 4.999999 in floating point.
                 let snapped = (exact * 1e9).round() / 1e9;
-                if round_up {
-                    snapped.ceil() as u32
+                let whole = if round_up {
+                    snapped.ceil()
                 } else {
-                    snapped.floor() as u32
-                }
+                    snapped.floor()
+                };
+                // In 0..=total after the clamp, so the conversion is exact.
+                whole.clamp(0.0, f64::from(total)) as u32
             }
         }
     }

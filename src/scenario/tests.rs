@@ -788,3 +788,31 @@ fn default_lines_scripts_rely_on() {
         );
     }
 }
+
+/// The nesting pre-scan counts only brackets the toml parser nests: brackets in
+/// strings of every kind and in comments are text.
+#[test]
+fn brackets_in_strings_and_comments_do_not_count_as_nesting() {
+    let deep = "[{".repeat(50);
+    for description in [
+        format!("description = \"{deep}\""),
+        format!("description = '{deep}'"),
+        format!("description = \"\"\"\n{deep}\n\"\"\"\""),
+        format!("description = '''{deep}'''"),
+        format!("description = \"\\\"{deep}\""),
+        format!("# {deep}\ndescription = \"\""),
+    ] {
+        let p = ok(&format!("{description}\n{MINIMAL}"));
+        assert!(p.scenario.strategies.len() == 1, "{description}");
+    }
+    let e = err(&format!("x = {}\n{MINIMAL}", "[".repeat(65)));
+    assert!(e.contains("nested deeper than 64 levels"), "{e}");
+    assert!(e.contains("t.toml:1:69"), "{e}");
+    // 64 levels are accepted by the pre-scan (the toml parser then reports the shape).
+    let e = err(&format!(
+        "x = {}1{}\n{MINIMAL}",
+        "[".repeat(64),
+        "]".repeat(64)
+    ));
+    assert!(!e.contains("nested deeper"), "{e}");
+}

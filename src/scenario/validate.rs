@@ -5,6 +5,7 @@
 //! are possible but probably not what the author meant. It must not read files or
 //! print: it returns the model and the warnings to `scenario::parse`.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use toml::Spanned;
@@ -13,6 +14,7 @@ use crate::catalogue::{Column, METRICS, Rate};
 use crate::scenario::defaults as d;
 use crate::scenario::error::ScenarioError;
 use crate::scenario::horizon;
+use crate::scenario::limits as lim;
 use crate::scenario::model::*;
 use crate::scenario::raw::*;
 use crate::sim::SimTime;
@@ -62,6 +64,52 @@ impl Ctx<'_> {
             return Err(self.err(path, Some(s.span()), format!("{what}, got {n}")));
         }
         u32::try_from(n).map_err(|_| self.err(path, Some(s.span()), format!("{n} is too large")))
+    }
+
+    /// Like `int`, and at most `max`; `why` says what the limit protects.
+    fn int_max(&self, v: &S<i64>, default: u32, path: &str, min: u32, max: u32) -> R<u32> {
+        let n = self.int(v, default, path, min)?;
+        if n > max {
+            return Err(self.err(
+                path,
+                span(v),
+                format!("{n} is above the limit of {max} (see docs/ARCHITECTURE.md, Limits)"),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// A duration of at least `floor` (`what` names the thing it schedules).
+    fn dur_min(
+        &self,
+        v: &S<Dur>,
+        default: SimTime,
+        path: &str,
+        floor: SimTime,
+        what: &str,
+    ) -> R<SimTime> {
+        let t = self.dur(v, default);
+        if t < floor {
+            return Err(self.err(
+                path,
+                span(v),
+                format!("{t} is below the floor of {floor}: {what}"),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// A rate in requests per second: finite, >= 0 and at most `limits::MAX_RATE`.
+    fn rate(&self, v: &S<f64>, default: f64, path: &str) -> R<f64> {
+        let x = self.non_neg(v, default, path)?;
+        if x > lim::MAX_RATE {
+            return Err(self.err(
+                path,
+                span(v),
+                format!("{x} requests/s is above the limit of {:e}", lim::MAX_RATE),
+            ));
+        }
+        Ok(x)
     }
 
     /// A fraction in [0, 1].
@@ -131,8 +179,15 @@ fn span<T>(v: &S<T>) -> Option<Range<usize>> {
     v.as_ref().map(Spanned::span)
 }
 
-/// Checks `raw` and builds the model; returns it with the warnings.
-pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<String>)> {
+/// Checks `raw` and builds the model; returns it with the warnings. `fidelity`, when
+/// given, replaces the file's `fidelity` (the `--fidelity` flag) before the work of a
+/// run is estimated.
+pub fn validate(
+    raw: RawScenario,
+    text: &str,
+    file: &str,
+    fidelity: Option<Fidelity>,
+) -> R<(Scenario, Vec<String>)> {
     let c = Ctx { file, text };
     let name = c.name(&raw.name, "name", None)?;
     let description = raw
@@ -140,6 +195,16 @@ pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<St
         .as_ref()
         .map_or(d::DESCRIPTION.to_string(), |s| s.get_ref().clone());
     let duration = c.pos_dur(&raw.duration, d::DURATION, "duration")?;
+    if duration > lim::MAX_DURATION {
+        return Err(c.err(
+            "duration",
+            span(&raw.duration),
+            format!(
+                "{duration} is above the limit of {} (30 days): the per-second counters of one run would not fit in memory",
+                lim::MAX_DURATION
+            ),
+        ));
+    }
     let deploy_at = c.dur(&raw.deploy_at, d::DEPLOY_AT);
     if deploy_at >= duration {
         let at = span(&raw.deploy_at).or(span(&raw.duration));
@@ -151,12 +216,13 @@ pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<St
             ),
         ));
     }
-    let fidelity = c.choice(
+    let written = c.choice(
         &raw.fidelity,
         d::FIDELITY,
         "fidelity",
         &[("request", Fidelity::Request), ("fluid", Fidelity::Fluid)],
     )?;
+    let fidelity = fidelity.unwrap_or(written);
 
     let cluster = cluster(&c, &raw.cluster)?;
     let service = service(&c, &raw.service)?;
@@ -198,6 +264,18 @@ pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<St
         latency: c.dur(&raw.slo.latency, d::SLO_LATENCY),
     };
     let monitoring = monitoring(&c, &raw.monitoring)?;
+    if !monitoring.latency_p99_max.is_zero() && duration > lim::MAX_DURATION_LATENCY_RULE {
+        return Err(c.err(
+            "duration",
+            span(&raw.duration).or(span(&raw.monitoring.latency_p99_max)),
+            format!(
+                "{duration} is above the limit of {} for a scenario with a latency rule \
+                 (monitoring.latency_p99_max): its per-second latency histograms take 1.6 KB \
+                 per simulated second",
+                lim::MAX_DURATION_LATENCY_RULE
+            ),
+        ));
+    }
 
     let strategies = match &raw.strategy {
         Some(list) if !list.is_empty() => list
@@ -214,8 +292,9 @@ pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<St
         }
     };
     if let Some(list) = &raw.strategy {
+        let mut seen = HashMap::with_capacity(strategies.len());
         for (i, s) in strategies.iter().enumerate() {
-            if let Some(first) = strategies[..i].iter().position(|o| o.name == s.name) {
+            if let Some(first) = seen.insert(s.name.as_str(), i) {
                 return Err(c.err(
                     &format!("strategy[{i}].name"),
                     span(&list[i].get_ref().name),
@@ -229,11 +308,13 @@ pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<St
     }
 
     let pipeline = pipeline(&c, &raw.pipeline)?;
+    let names: HashSet<&str> = strategies.iter().map(|s| s.name.as_str()).collect();
+    let stages: HashSet<&str> = pipeline.iter().map(|s| s.name.as_str()).collect();
     let expects = raw
         .expect
         .iter()
         .enumerate()
-        .map(|(i, e)| expect(&c, i, e, &strategies, &pipeline))
+        .map(|(i, e)| expect(&c, i, e, &strategies, &names, &pipeline, &stages))
         .collect::<R<Vec<_>>>()?;
 
     let scenario = Scenario {
@@ -256,24 +337,45 @@ pub fn validate(raw: RawScenario, text: &str, file: &str) -> R<(Scenario, Vec<St
     };
     let mut warnings = horizon::warnings(&scenario);
     warnings.extend(strategy_warnings(&scenario));
+    match lim::work_messages(&scenario) {
+        Ok(w) => warnings.extend(w),
+        Err(msg) => {
+            let at = span(&raw.duration).or(span(&raw.traffic.rate));
+            return Err(c.err("duration", at, msg));
+        }
+    }
     Ok((scenario, warnings))
 }
 
 fn cluster(c: &Ctx, r: &RawCluster) -> R<Cluster> {
     Ok(Cluster {
-        nodes: c.int(&r.nodes, d::NODES, "cluster.nodes", 1)?,
-        pods_per_node: c.int(
+        nodes: c.int_max(&r.nodes, d::NODES, "cluster.nodes", 1, lim::MAX_NODES)?,
+        pods_per_node: c.int_max(
             &r.pods_per_node,
             d::PODS_PER_NODE,
             "cluster.pods_per_node",
             1,
+            lim::MAX_PODS_PER_NODE,
         )?,
         full_disk_fraction: c.frac(
             &r.full_disk_fraction,
             d::FULL_DISK_FRACTION,
             "cluster.full_disk_fraction",
         )?,
-        node_mtbf: c.dur(&r.node_mtbf, d::NODE_MTBF),
+        node_mtbf: {
+            let t = c.dur(&r.node_mtbf, d::NODE_MTBF);
+            if !t.is_zero() && t < lim::MIN_NODE_MTBF {
+                return Err(c.err(
+                    "cluster.node_mtbf",
+                    span(&r.node_mtbf),
+                    format!(
+                        "{t} is below the floor of {} (write \"0s\" for no node failures)",
+                        lim::MIN_NODE_MTBF
+                    ),
+                ));
+            }
+            t
+        },
         node_mttr: c.dur(&r.node_mttr, d::NODE_MTTR),
         node_grace: c.dur(&r.node_grace, d::NODE_GRACE),
         pod_eviction: c.dur(&r.pod_eviction, d::POD_EVICTION),
@@ -283,7 +385,13 @@ fn cluster(c: &Ctx, r: &RawCluster) -> R<Cluster> {
 fn service(c: &Ctx, r: &RawService) -> R<Service> {
     let p = &r.readiness;
     let readiness = Probe {
-        period: c.pos_dur(&p.period, d::PROBE_PERIOD, "service.readiness.period")?,
+        period: c.dur_min(
+            &p.period,
+            d::PROBE_PERIOD,
+            "service.readiness.period",
+            lim::MIN_PROBE_PERIOD,
+            "every pod is probed once per period (Kubernetes' periodSeconds is at least 1)",
+        )?,
         timeout: c.pos_dur(&p.timeout, d::PROBE_TIMEOUT, "service.readiness.timeout")?,
         initial_delay: c.dur(&p.initial_delay, d::PROBE_INITIAL_DELAY),
         failure_threshold: c.int(
@@ -301,10 +409,12 @@ fn service(c: &Ctx, r: &RawService) -> R<Service> {
     };
     let b = &r.restart_backoff;
     let restart_backoff = Backoff {
-        initial: c.pos_dur(
+        initial: c.dur_min(
             &b.initial,
             d::BACKOFF_INITIAL,
             "service.restart_backoff.initial",
+            lim::MIN_RESTART_BACKOFF,
+            "a crashing pod restarts after it (Kubernetes starts at 10s)",
         )?,
         max: c.dur(&b.max, d::BACKOFF_MAX),
     };
@@ -318,11 +428,44 @@ fn service(c: &Ctx, r: &RawService) -> R<Service> {
             ),
         ));
     }
+    let replicas = c.int_max(
+        &r.replicas,
+        d::REPLICAS,
+        "service.replicas",
+        1,
+        lim::MAX_REPLICAS,
+    )?;
+    let workers = c.int_max(
+        &r.workers,
+        d::WORKERS,
+        "service.workers",
+        1,
+        lim::MAX_WORKERS,
+    )?;
+    let queue_limit = c.int_max(
+        &r.queue_limit,
+        d::QUEUE_LIMIT,
+        "service.queue_limit",
+        0,
+        lim::MAX_QUEUE_LIMIT,
+    )?;
+    let held = u64::from(replicas) * (u64::from(workers) + u64::from(queue_limit));
+    if held > lim::MAX_HELD_REQUESTS {
+        return Err(c.err(
+            "service.queue_limit",
+            span(&r.queue_limit).or(span(&r.workers)).or(span(&r.replicas)),
+            format!(
+                "replicas x (workers + queue_limit) = {replicas} x ({workers} + {queue_limit}) = {held} \
+                 requests held at once is above the limit of {}",
+                lim::MAX_HELD_REQUESTS
+            ),
+        ));
+    }
     Ok(Service {
-        replicas: c.int(&r.replicas, d::REPLICAS, "service.replicas", 1)?,
-        workers: c.int(&r.workers, d::WORKERS, "service.workers", 1)?,
+        replicas,
+        workers,
         service_time: c.dist(&r.service_time, d::SERVICE_TIME),
-        queue_limit: c.int(&r.queue_limit, d::QUEUE_LIMIT, "service.queue_limit", 0)?,
+        queue_limit,
         timeout: c.pos_dur(&r.timeout, d::TIMEOUT, "service.timeout")?,
         image_pull: c.dist(&r.image_pull, d::IMAGE_PULL),
         startup: c.dist(&r.startup, d::STARTUP),
@@ -338,7 +481,7 @@ fn traffic(c: &Ctx, r: &RawTraffic) -> R<Traffic> {
     for (i, s) in r.steps.iter().enumerate() {
         let step = s.get_ref();
         let path = format!("traffic.steps[{i}]");
-        let rate = c.non_neg(&Some(step.rate.clone()), 0.0, &format!("{path}.rate"))?;
+        let rate = c.rate(&Some(step.rate.clone()), 0.0, &format!("{path}.rate"))?;
         let at = step.at.get_ref().0;
         if let Some(prev) = steps.last().map(|p: &RateStep| p.at)
             && at <= prev
@@ -353,27 +496,33 @@ fn traffic(c: &Ctx, r: &RawTraffic) -> R<Traffic> {
         }
         steps.push(RateStep { at, rate });
     }
-    let retries = c.int(&r.retries, d::RETRIES, "traffic.retries", 0)?;
-    // A request's attempt count is a byte (and its top value marks synthetic preview
-    // requests).
-    if retries > MAX_RETRIES {
-        return Err(c.err(
-            "traffic.retries",
-            span(&r.retries),
-            format!("must be at most {MAX_RETRIES}, got {retries}"),
-        ));
-    }
+    let retries = c.int_max(
+        &r.retries,
+        d::RETRIES,
+        "traffic.retries",
+        0,
+        lim::MAX_RETRIES,
+    )?;
+    let retry_backoff = if retries > 0 {
+        c.dur_min(
+            &r.retry_backoff,
+            d::RETRY_BACKOFF,
+            "traffic.retry_backoff",
+            lim::MIN_RETRY_BACKOFF,
+            "with retries, a request that fails at once would be retried in the same instant",
+        )?
+    } else {
+        c.dur(&r.retry_backoff, d::RETRY_BACKOFF)
+    };
     Ok(Traffic {
-        rate: c.non_neg(&r.rate, d::RATE, "traffic.rate")?,
-        users: c.int(&r.users, d::USERS, "traffic.users", 1)?,
+        rate: c.rate(&r.rate, d::RATE, "traffic.rate")?,
+        users: c.int_max(&r.users, d::USERS, "traffic.users", 1, lim::MAX_USERS)?,
         user_skew: c.non_neg(&r.user_skew, d::USER_SKEW, "traffic.user_skew")?,
         retries,
-        retry_backoff: c.dur(&r.retry_backoff, d::RETRY_BACKOFF),
+        retry_backoff,
         steps,
     })
 }
-
-const MAX_RETRIES: u32 = 100;
 
 const FAULT_KEYS: [&str; 5] = ["error_rate", "extra", "after", "factor", "users"];
 
@@ -498,7 +647,13 @@ fn fault(c: &Ctx, i: usize, sf: &Spanned<RawFault>) -> R<WeightedFault> {
 fn monitoring(c: &Ctx, r: &RawMonitoring) -> R<Monitoring> {
     Ok(Monitoring {
         window: c.pos_dur(&r.window, d::MON_WINDOW, "monitoring.window")?,
-        interval: c.pos_dur(&r.interval, d::MON_INTERVAL, "monitoring.interval")?,
+        interval: c.dur_min(
+            &r.interval,
+            d::MON_INTERVAL,
+            "monitoring.interval",
+            lim::MIN_MONITOR_INTERVAL,
+            "the rule is evaluated once per interval over per-second counts",
+        )?,
         failures: c.int(&r.failures, d::MON_FAILURES, "monitoring.failures", 1)?,
         error_rate_max: c.frac(
             &r.error_rate_max,
@@ -656,7 +811,13 @@ fn strategy(c: &Ctx, i: usize, ss: &Spanned<RawStrategy>) -> R<Strategy> {
             })
         }
         "swarm" => StrategyKind::Swarm(SwarmParams {
-            parallelism: c.int(&s.parallelism, d::SWARM_PARALLELISM, &key("parallelism"), 0)?,
+            parallelism: c.int_max(
+                &s.parallelism,
+                d::SWARM_PARALLELISM,
+                &key("parallelism"),
+                0,
+                lim::MAX_REPLICAS,
+            )?,
             delay: c.dur(&s.delay, d::SWARM_DELAY),
             order: c.choice(
                 &s.order,
@@ -690,7 +851,7 @@ fn strategy(c: &Ctx, i: usize, ss: &Spanned<RawStrategy>) -> R<Strategy> {
                 .as_ref()
                 .map_or(d::BG_AUTO_PROMOTE, |v| *v.get_ref()),
             preview_duration: c.dur(&s.preview_duration, d::BG_PREVIEW_DURATION),
-            preview_rate: c.non_neg(&s.preview_rate, d::BG_PREVIEW_RATE, &key("preview_rate"))?,
+            preview_rate: c.rate(&s.preview_rate, d::BG_PREVIEW_RATE, &key("preview_rate"))?,
             scale_down_delay: c.dur(&s.scale_down_delay, d::SCALE_DOWN_DELAY),
             abort_scale_down_delay: abort_delay(c, s),
         }),
@@ -784,11 +945,12 @@ fn canary_step(c: &Ctx, path: &str, st: &Spanned<RawStep>) -> R<CanaryStep> {
         }
         return Ok(CanaryStep::Analysis);
     }
-    let n = c.int(
+    let n = c.int_max(
         &s.set_canary_scale,
         0,
         &format!("{path}.set_canary_scale"),
         0,
+        lim::MAX_REPLICAS,
     )?;
     Ok(CanaryStep::SetCanaryScale(n))
 }
@@ -800,6 +962,19 @@ fn flagger(c: &Ctx, s: &RawStrategy, path: &str) -> R<FlaggerParams> {
         None => d::FLAGGER_MAX_WEIGHT,
     };
     let mut step_weights = Vec::new();
+    if let Some(list) = &s.step_weights
+        && list.get_ref().len() > lim::MAX_FLAGGER_ITERATIONS as usize
+    {
+        return Err(c.err(
+            &key("step_weights"),
+            Some(list.span()),
+            format!(
+                "{} weights is above the limit of {}",
+                list.get_ref().len(),
+                lim::MAX_FLAGGER_ITERATIONS
+            ),
+        ));
+    }
     if let Some(list) = &s.step_weights {
         for (j, v) in list.get_ref().iter().enumerate() {
             let p = key(&format!("step_weights[{j}]"));
@@ -834,7 +1009,13 @@ fn flagger(c: &Ctx, s: &RawStrategy, path: &str) -> R<FlaggerParams> {
             format!("must be at most 100, got {step_weight}"),
         ));
     }
-    let iterations = c.int(&s.iterations, d::FLAGGER_ITERATIONS, &key("iterations"), 0)?;
+    let iterations = c.int_max(
+        &s.iterations,
+        d::FLAGGER_ITERATIONS,
+        &key("iterations"),
+        0,
+        lim::MAX_FLAGGER_ITERATIONS,
+    )?;
     if step_weight == 0 && step_weights.is_empty() && iterations == 0 {
         return Err(c.err(
             &key("step_weight"),
@@ -843,7 +1024,13 @@ fn flagger(c: &Ctx, s: &RawStrategy, path: &str) -> R<FlaggerParams> {
         ));
     }
     Ok(FlaggerParams {
-        interval: c.pos_dur(&s.interval, d::FLAGGER_INTERVAL, &key("interval"))?,
+        interval: c.dur_min(
+            &s.interval,
+            d::FLAGGER_INTERVAL,
+            &key("interval"),
+            lim::MIN_FLAGGER_INTERVAL,
+            "Flagger analyses the canary once per interval",
+        )?,
         step_weights,
         step_weight,
         max_weight,
@@ -874,11 +1061,12 @@ fn strategy_warnings(sc: &Scenario) -> Vec<String> {
 
 fn pipeline(c: &Ctx, r: &RawPipeline) -> R<Vec<PipelineStage>> {
     let mut out: Vec<PipelineStage> = Vec::with_capacity(r.stage.len());
+    let mut seen = HashSet::with_capacity(r.stage.len());
     for (i, ss) in r.stage.iter().enumerate() {
         let s = ss.get_ref();
         let path = format!("pipeline.stage[{i}]");
         let name = c.name(&s.name, &format!("{path}.name"), Some(ss.span()))?;
-        if out.iter().any(|o| o.name == name) {
+        if !seen.insert(name.clone()) {
             return Err(c.err(
                 &format!("{path}.name"),
                 span(&s.name),
@@ -927,13 +1115,15 @@ fn expect(
     i: usize,
     se: &Spanned<RawExpect>,
     strategies: &[Strategy],
+    names: &HashSet<&str>,
     pipeline: &[PipelineStage],
+    stages: &HashSet<&str>,
 ) -> R<Expect> {
     let e = se.get_ref();
     let path = format!("expect[{i}]");
     let key = |k: &str| format!("{path}.{k}");
     let strategy = c.name(&e.strategy, &key("strategy"), Some(se.span()))?;
-    if strategy != "none" && !strategies.iter().any(|s| s.name == strategy) {
+    if strategy != "none" && !names.contains(strategy.as_str()) {
         let names: Vec<&str> = strategies.iter().map(|s| s.name.as_str()).collect();
         return Err(c.err(
             &key("strategy"),
@@ -961,7 +1151,7 @@ fn expect(
             && (metric == "p_escaped"
                 || metric
                     .strip_prefix("p_caught:")
-                    .is_some_and(|st| pipeline.iter().any(|p| p.name == st))));
+                    .is_some_and(|st| stages.contains(st))));
     let is_metric = Column::named(&metric).is_some_and(|c| c.metric().is_some());
     if !is_rate && !is_metric {
         let mut rates: Vec<String> = Rate::ALL.iter().map(|r| r.name().to_string()).collect();
