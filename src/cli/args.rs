@@ -68,11 +68,11 @@ pub enum FidelityArg {
 }
 
 impl FidelityArg {
-    pub fn apply(arg: Option<FidelityArg>, sc: &mut crate::scenario::Scenario) {
-        match arg {
-            Some(FidelityArg::Request) => sc.fidelity = crate::scenario::Fidelity::Request,
-            Some(FidelityArg::Fluid) => sc.fidelity = crate::scenario::Fidelity::Fluid,
-            None => {}
+    /// The scenario's fidelity this flag asks for (validation limits depend on it).
+    pub fn fidelity(self) -> crate::scenario::Fidelity {
+        match self {
+            FidelityArg::Request => crate::scenario::Fidelity::Request,
+            FidelityArg::Fluid => crate::scenario::Fidelity::Fluid,
         }
     }
 }

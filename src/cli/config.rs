@@ -6,7 +6,7 @@
 //! same way.
 
 use super::Failure;
-use super::args::{CheckArgs, Format, PlotArg, RunArgs, TraceArgs};
+use super::args::{CheckArgs, FidelityArg, Format, PlotArg, RunArgs, TraceArgs};
 use super::out::Target;
 use crate::scenario::{self, Parsed, Scenario, Strategy};
 use crate::sim::SimTime;
@@ -32,7 +32,7 @@ impl Loaded {
 /// Resolves a scenario argument (a path that exists wins, else a bundled scenario's
 /// name, else the embedded default when absent), validates it and prints its
 /// warnings on stderr.
-pub fn load_scenario(arg: Option<&Path>) -> Result<Loaded, Failure> {
+pub fn load_scenario(arg: Option<&Path>, fidelity: Option<FidelityArg>) -> Result<Loaded, Failure> {
     let (text, label, shown) = match arg {
         None => (
             scenario::DEFAULT_TOML.to_string(),
@@ -60,7 +60,8 @@ pub fn load_scenario(arg: Option<&Path>) -> Result<Loaded, Failure> {
             (text.to_string(), format!("{n} (bundled)"), n.to_string())
         }
     };
-    let parsed = scenario::parse(&text, &label).map_err(|e| Failure::input(e.to_string()))?;
+    let parsed = scenario::parse_as(&text, &label, fidelity.map(FidelityArg::fidelity))
+        .map_err(|e| Failure::input(e.to_string()))?;
     for w in &parsed.warnings {
         eprintln!("{w}");
     }
@@ -166,8 +167,7 @@ impl RunConfig {
     pub fn from_args(a: RunArgs) -> Result<RunConfig, Failure> {
         let seeds = seed_set(a.seed_base, a.seeds, a.shard.as_deref())?;
         let jobs = jobs(a.jobs)?;
-        let mut loaded = load_scenario(a.scenario.as_deref())?;
-        super::args::FidelityArg::apply(a.fidelity, &mut loaded.parsed.scenario);
+        let loaded = load_scenario(a.scenario.as_deref(), a.fidelity)?;
         let sc = loaded.scenario();
         let strategies = if a.strategies.is_empty() {
             sc.strategies.clone()
@@ -213,8 +213,7 @@ pub struct TraceConfig {
 
 impl TraceConfig {
     pub fn from_args(a: TraceArgs) -> Result<TraceConfig, Failure> {
-        let mut loaded = load_scenario(a.scenario.as_deref())?;
-        super::args::FidelityArg::apply(a.fidelity, &mut loaded.parsed.scenario);
+        let loaded = load_scenario(a.scenario.as_deref(), a.fidelity)?;
         let sc = loaded.scenario();
         if sc.duration > TRACE_MAX_HORIZON {
             return Err(Failure::input(format!(
@@ -263,8 +262,7 @@ impl CheckConfig {
             .transpose()?;
         let mut scenarios = Vec::new();
         for f in &a.scenarios {
-            let mut l = load_scenario(Some(f))?;
-            super::args::FidelityArg::apply(a.fidelity, &mut l.parsed.scenario);
+            let l = load_scenario(Some(f), a.fidelity)?;
             if l.scenario().expects.is_empty() {
                 return Err(Failure::input(format!(
                     "error: {}: expect: no [[expect]] gates, so there is nothing to check \

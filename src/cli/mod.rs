@@ -192,7 +192,7 @@ fn import(
 fn validate(files: &[PathBuf]) -> Result<u8, Failure> {
     let mut worst = 0u8;
     for f in files {
-        match config::load_scenario(Some(f)) {
+        match config::load_scenario(Some(f), None) {
             Ok(l) => emit(&format!(
                 "ok: {} ({} strategies)\n",
                 l.label,

@@ -1,7 +1,7 @@
 //! Scenario format: raw TOML -> validated typed model (`model`).
 //!
-//! Owns reading scenario text (`load` is the only file access), the bundled scenarios
-//! and the error messages users see for bad input. Two stages, as in ripgrep's flags:
+//! Owns turning scenario text into the model (it reads no file: the command line
+//! does), the bundled scenarios and the error messages users see for bad input. Two stages, as in ripgrep's flags:
 //! `raw` (serde shape, spans) then `validate` (rules, defaults from `defaults`). It must
 //! not print, exit or know about the simulator beyond `model`.
 
@@ -15,8 +15,6 @@ mod validate;
 
 #[cfg(test)]
 mod tests;
-
-use std::path::Path;
 
 pub use error::{Position, ScenarioError};
 pub use model::*;
@@ -117,20 +115,6 @@ pub fn parse_as(
         .map(|w| format!("warning: {file}: {w}"))
         .collect();
     Ok(Parsed { scenario, warnings })
-}
-
-/// Reads and parses a scenario file; an unreadable file is a `ScenarioError` too.
-pub fn load(path: &Path) -> Result<Parsed, ScenarioError> {
-    load_as(path, None)
-}
-
-/// `load` with `parse_as`'s fidelity override.
-pub fn load_as(path: &Path, fidelity: Option<Fidelity>) -> Result<Parsed, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ScenarioError::new(&file, "", format!("cannot read the scenario file: {e}"))
-    })?;
-    parse_as(&text, &file, fidelity)
 }
 
 /// The bundled scenarios as (file stem, text).

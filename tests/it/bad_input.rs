@@ -125,3 +125,32 @@ fn missing_file_and_unknown_strategy_exit_2() {
     assert_eq!(r.status.code(), Some(2));
     assert!(!dir.join("r").exists());
 }
+
+/// A scenario argument that is neither a readable file nor a bundled name: exit 2
+/// with the path, for validate and run alike.
+#[test]
+fn unreadable_or_unknown_scenarios_exit_2_naming_them() {
+    let dir = scratch("bad_input_unreadable");
+    let cases = [
+        (
+            "/nonexistent/dir/x.toml",
+            "no such file, and no bundled scenario",
+        ),
+        (
+            dir.to_str().expect("utf-8 path"),
+            "cannot read the scenario file",
+        ),
+    ];
+    for (arg, want) in cases {
+        for cmd in ["validate", "run"] {
+            let o = bin()
+                .current_dir(&dir)
+                .args([cmd, arg])
+                .output()
+                .expect("run");
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{cmd} {arg}: {e}");
+            assert!(e.contains(arg) && e.contains(want), "{cmd} {arg}: {e}");
+        }
+    }
+}

@@ -104,7 +104,10 @@ fn every_scenario_runs_end_to_end() {
             "{stem}: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let sc = deploysim::scenario::load(&f).unwrap().scenario;
+        let text = std::fs::read_to_string(&f).unwrap();
+        let sc = deploysim::scenario::parse(&text, &f.display().to_string())
+            .unwrap()
+            .scenario;
         assert_eq!(runs(&out).len(), seeds * sc.strategies.len(), "{stem}");
         assert!(out.join("report.html").is_file(), "{stem}: no report");
         if stem == "crash-loop" {
