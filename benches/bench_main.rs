@@ -7,7 +7,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use deploysim::scenario::{self, Strategy};
 use deploysim::sim::rng::{Purpose, Stream};
 use deploysim::sim::{EventQueue, SimTime};
-use deploysim::world::{self, UserTable};
+use deploysim::world::UserTable;
 use std::hint::black_box;
 
 /// Hold model: ~10^5 pending events; each operation pops the earliest and pushes one
@@ -58,13 +58,19 @@ fn one_run(c: &mut Criterion) {
         strategies.push(Strategy::none());
     }
     for s in &strategies {
-        let r = world::run(&sc, &users, s, 1, false).row;
+        let r = deploysim::runner::run(&sc, &users, s, 1, false).row;
         // Requests since deploy_at scaled to the whole horizon.
         let per_run =
             r.requests as f64 * sc.duration.secs_f64() / (sc.duration - sc.deploy_at).secs_f64();
         g.throughput(Throughput::Elements(per_run as u64));
         g.bench_with_input(BenchmarkId::from_parameter(&s.name), s, |b, s| {
-            b.iter(|| black_box(world::run(&sc, &users, s, 1, false).row.requests))
+            b.iter(|| {
+                black_box(
+                    deploysim::runner::run(&sc, &users, s, 1, false)
+                        .row
+                        .requests,
+                )
+            })
         });
     }
     g.finish();

@@ -4,7 +4,7 @@
 
 use deploysim::scenario::{self, Fidelity, Scenario};
 use deploysim::sim::SimTime;
-use deploysim::world::{self, UserTable};
+use deploysim::world::UserTable;
 use std::time::Instant;
 
 fn base() -> Scenario {
@@ -23,11 +23,13 @@ fn measure(sc: &Scenario, seeds: u64) -> (f64, f64) {
         .find(|s| s.name == "rolling")
         .expect("rolling");
     // Warm up caches and the allocator.
-    world::run(sc, &users, st, 999, false);
+    deploysim::runner::run(sc, &users, st, 999, false);
     let t = Instant::now();
     let mut requests = 0u64;
     for seed in 0..seeds {
-        requests += world::run(sc, &users, st, seed, false).row.requests;
+        requests += deploysim::runner::run(sc, &users, st, seed, false)
+            .row
+            .requests;
     }
     let wall = t.elapsed().as_secs_f64();
     (wall * 1e3 / seeds as f64, requests as f64 / wall)

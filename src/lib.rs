@@ -6,6 +6,7 @@ pub mod cli;
 pub mod import;
 pub mod metrics;
 pub mod report;
+pub mod runner;
 pub mod scenario;
 pub mod sim;
 pub mod stats;

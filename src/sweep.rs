@@ -7,7 +7,7 @@
 //! stream of results is byte-identical for any `--jobs`.
 
 use crate::scenario::{Scenario, Strategy};
-use crate::world::{self, RunOutput, UserTable};
+use crate::world::{RunOutput, UserTable};
 use rayon::prelude::*;
 
 /// The seeds of a sweep: `base + i` for `i` in `0..count` with `i mod of == index`
@@ -87,7 +87,7 @@ pub fn sweep(
                         .map(|i| {
                             let seed = seeds.nth(i / n_strat);
                             let s = &strategies[(i % n_strat) as usize];
-                            let out = world::run(sc, users, s, seed, false);
+                            let out = crate::runner::run(sc, users, s, seed, false);
                             progress(1);
                             out
                         })

@@ -4,14 +4,14 @@ use super::config::TraceConfig;
 use super::{Failure, create, emit};
 use crate::report::files;
 use crate::scenario::Scenario;
-use crate::world::{self, TimelineRow, Trace, TraceEvent, UserTable};
+use crate::world::{TimelineRow, Trace, TraceEvent, UserTable};
 use std::io::Write;
 
 pub fn trace(cfg: TraceConfig) -> Result<u8, Failure> {
     let sc = cfg.loaded.scenario();
     let strategy = &cfg.strategy;
     let users = UserTable::new(&sc.traffic);
-    let out = world::run(sc, &users, strategy, cfg.seed, true);
+    let out = crate::runner::run(sc, &users, strategy, cfg.seed, true);
     let Some(tr) = out.trace else {
         return Err(Failure {
             code: 101,

@@ -312,7 +312,7 @@ mod tests {
         let mut hists = [new_hist(), new_hist(), new_hist()];
         for (i, s) in sc.strategies.iter().enumerate() {
             for seed in [2, 7] {
-                let out = crate::world::run(&sc, &users, s, seed, false);
+                let out = crate::runner::run(&sc, &users, s, seed, false);
                 let rec = RunRecord::new(i, &out.row);
                 let mut line = Vec::new();
                 write_record(&mut line, &rec).expect("write");

@@ -508,7 +508,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::metrics::Outcome;
     use crate::scenario::*;
-    use crate::world::{self, RunOutput, UserTable};
+    use crate::world::{RunOutput, UserTable};
 
     fn s(x: u64) -> SimTime {
         SimTime::from_secs(x)
@@ -541,7 +541,7 @@ pub(crate) mod tests {
             kind,
         };
         let users = UserTable::new(&sc.traffic);
-        world::run(sc, &users, &st, 1, true)
+        crate::runner::run(sc, &users, &st, 1, true)
     }
 
     fn swarm(

@@ -117,7 +117,7 @@ pub fn strategy(kind: StrategyKind, rollback: Rollback) -> Strategy {
 /// One traced run.
 pub fn run(sc: &Scenario, st: &Strategy, seed: u64) -> RunOutput {
     let users = world::UserTable::new(&sc.traffic);
-    world::run(sc, &users, st, seed, true)
+    crate::runner::run(sc, &users, st, seed, true)
 }
 
 /// Time (s) of the first event of `kind`.

@@ -151,7 +151,7 @@ fn take_queue(hint: usize) -> EventQueue<Ev> {
 }
 
 /// Gives a finished run's queue back for the next run on this thread.
-pub(super) fn recycle_queue(q: EventQueue<Ev>) {
+pub fn recycle_queue(q: EventQueue<Ev>) {
     SPARE_QUEUE.set(Some(q));
 }
 
@@ -815,7 +815,7 @@ impl<'a> Core<'a> {
 
     /// After a rollback decision: the first moment no request can reach the new
     /// version while the old one has endpoints.
-    pub(super) fn check_rollback_traffic(&mut self) {
+    pub fn check_rollback_traffic(&mut self) {
         if self.deploy.decide_at.is_some() && self.deploy.rollback_traffic_at.is_none() {
             let new_off = self.lb.count(1) == 0
                 || matches!(self.lb.mode, Mode::Weighted { new_weight: 0, .. });

@@ -1235,8 +1235,9 @@ fn binomial(n: u64, p: f64, u: f64) -> u64 {
 mod tests {
     use super::*;
     use crate::metrics::RunRow;
+    use crate::runner::run;
     use crate::scenario::*;
-    use crate::world::{UserTable, run};
+    use crate::world::UserTable;
 
     fn s(x: u64) -> SimTime {
         SimTime::from_secs(x)

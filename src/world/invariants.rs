@@ -1,4 +1,4 @@
-//! Checkers for controller invariants, usable on any trace (`world::run(.., true)`).
+//! Checkers for controller invariants, usable on any trace (`crate::runner::run(.., true)`).
 //!
 //! Pod counts are replayed from the event log, not from the once-per-second samples,
 //! so a bound broken for a fraction of a second is still caught. The state is judged

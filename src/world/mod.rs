@@ -1,5 +1,6 @@
-//! The world of one run: cluster, pods, balancer, traffic, release, monitoring, and the
-//! loop that drives them with the deployment controller (`run`).
+//! The world of one run: cluster, pods, balancer, traffic, release and monitoring.
+//! The loop that drives them together with a deployment controller is `runner`,
+//! above both `world` and `strategy`.
 //!
 //! A run is a pure function of (scenario, strategy, seed): no I/O, no clock, no
 //! threads. The `trace` flag only adds recording (timeline samples, an event log).
@@ -14,10 +15,8 @@ pub mod traffic;
 pub mod userset;
 pub mod waiting;
 
-use crate::metrics::{Decisions, Outcome, RunRow};
-use crate::scenario::{Fidelity, Rollback, Scenario, Strategy, StrategyKind};
+use crate::metrics::RunRow;
 use crate::sim::SimTime;
-use crate::strategy::Controller;
 
 pub use self::core::{Core, Counts, DeployPhase};
 pub use traffic::UserTable;
@@ -209,346 +208,53 @@ impl Core<'_> {
     pub fn request_rollback(&mut self) {
         self.rollback_requested = true;
     }
-}
 
-/// The loop: one scenario, one strategy, one seed.
-pub fn run(
-    sc: &Scenario,
-    users: &UserTable,
-    strategy: &Strategy,
-    seed: u64,
-    trace: bool,
-) -> RunOutput {
-    run_with(sc, users, strategy, seed, trace, true)
-}
-
-/// `run`, with fluid mode's shortcuts (`Core::shortcuts`) on or off: the test that
-/// they change no result turns them off.
-fn run_with(
-    sc: &Scenario,
-    users: &UserTable,
-    strategy: &Strategy,
-    seed: u64,
-    trace: bool,
-    shortcuts: bool,
-) -> RunOutput {
-    let mut core = Core::new(sc, users, seed, trace);
-    core.shortcuts &= shortcuts;
-    let mut ctrl = Controller::new(strategy, sc);
-    core.boot();
-    // A faulty release caught before production never reaches it.
-    let pipeline = (!sc.pipeline.is_empty()).then(|| {
-        pipeline::run_pipeline(
-            &sc.pipeline,
-            seed,
-            core.fault.as_ref().map(|f| f.kind()),
-            &sc.monitoring.human_promote,
-        )
-    });
-    let caught = pipeline.as_ref().and_then(|p| p.caught_at);
-    if !matches!(strategy.kind, StrategyKind::None) && caught.is_none() {
-        core.q.push(sc.deploy_at, Ev::DeployStart);
+    /// Whether a rollback was requested since the last call (the runner acts on it).
+    pub fn take_rollback_request(&mut self) -> bool {
+        std::mem::take(&mut self.rollback_requested)
     }
-    core.q
-        .push(sc.deploy_at + sc.monitoring.interval, Ev::Monitor);
-    let mut samples: Vec<Sample> = Vec::new();
-    let mut alert_streak = 0u32;
-    let mut analysis_streak = 0u32;
-    let mut paged = false;
-    let horizon = sc.duration;
-    let mut fluid = (sc.fidelity == Fidelity::Fluid).then(|| fluid::Fluid::new(&core));
-    // Fluid mode: the next second boundary whose bookkeeping is due.
-    let mut next_second = SimTime::ZERO;
-    while let Some((t, ev)) = core.q.pop_before(horizon) {
-        if let Some(f) = &mut fluid {
-            let through_t = t + SimTime(1);
-            seconds_before(
-                f,
-                &mut core,
-                &mut next_second,
-                through_t,
-                trace.then_some(&mut samples),
-            );
-            if fluid::flush_before(&ev) {
-                f.advance(&mut core, t, matches!(ev, Ev::Monitor));
-            }
-        }
-        core.now = t;
+
+    /// Turns fluid mode's exact shortcuts off when `on` is false (the test that they
+    /// change no result compares both).
+    pub fn limit_shortcuts(&mut self, on: bool) {
+        self.shortcuts &= on;
+    }
+}
+
+impl Core<'_> {
+    /// Handles an event of the world itself (requests, pods, probes, nodes) and
+    /// returns `None`; the events of the controller, the monitoring rule, the person
+    /// and the clock are handed back to the runner.
+    pub fn handle(&mut self, ev: Ev) -> Option<Ev> {
         match ev {
-            Ev::Arrival => core.on_arrival(),
-            Ev::PreviewArrival { epoch } => core.on_preview_arrival(epoch),
-            Ev::Done { pod, inc, slot } => core.on_done(pod, inc, slot),
-            Ev::Retry { user, attempt } => core.on_retry(user, attempt),
-            Ev::Probe { pod, inc } => core.on_probe(pod, inc),
-            Ev::ProbeTimeout { pod, inc } => core.on_probe_timeout(pod, inc),
-            Ev::Pulled { pod, inc } => core.on_pulled(pod, inc),
-            Ev::PullFailed { pod, inc } => core.on_pull_failed(pod, inc),
-            Ev::PullRetry { pod, inc } => core.on_pull_retry(pod, inc),
-            Ev::AppUp { pod, inc } => core.on_app_up(pod, inc),
-            Ev::Crash { pod, inc } => core.on_crash(pod, inc),
-            Ev::Restart { pod, inc } => core.on_restart(pod, inc),
-            Ev::Endpoint { pod, inc, add } => core.on_endpoint(pod, inc, add),
-            Ev::StopAccepting { pod, inc } => core.on_stop_accepting(pod, inc),
-            Ev::GraceEnd { pod, inc } => core.on_grace_end(pod, inc),
-            Ev::NodeFail { node } => core.on_node_fail(node),
-            Ev::NodeRecover { node } => core.on_node_recover(node),
-            Ev::NodeGrace { node, epoch } => core.on_node_grace(node, epoch),
-            Ev::NodeEvict { node, epoch } => core.on_node_evict(node, epoch),
-            Ev::DeployStart => {
-                core.log("deploy_start", None, || strategy.name.clone());
-                ctrl.start(&mut core);
-            }
-            Ev::Sync => {
-                core.sync_taken();
-                core.reconcile(0);
-                core.reconcile(1);
-                ctrl.sync(&mut core);
-            }
-            Ev::Timer { tag } => ctrl.timer(tag, &mut core),
-            Ev::Monitor => {
-                core.q.push(t + sc.monitoring.interval, Ev::Monitor);
-                if core.evaluate(Scope::Service) == Verdict::Fail {
-                    alert_streak += 1;
-                } else {
-                    alert_streak = 0;
-                }
-                let fired = alert_streak >= sc.monitoring.failures.max(1);
-                if fired && alert_streak == sc.monitoring.failures.max(1) {
-                    core.log("alert", None, || "alert rule fired".into());
-                }
-                if fired && core.deploy.detect_at.is_none() {
-                    core.deploy.detect_at = Some(t);
-                }
-                // The strategy's own analysis, while the deploy runs.
-                let mut analysis_failed = false;
-                if strategy.rollback == Rollback::Auto
-                    && core.deploy.done_at.is_none()
-                    && core.deploy.decide_at.is_none()
-                    && let Some(scope) = ctrl.analysis_scope()
-                {
-                    match core.evaluate(scope) {
-                        Verdict::Fail => analysis_streak += 1,
-                        Verdict::Pass => analysis_streak = 0,
-                        Verdict::NoVerdict => {}
-                    }
-                    if analysis_streak >= sc.monitoring.failures.max(1) {
-                        analysis_failed = true;
-                        core.log("analysis_failed", None, || {
-                            format!("{scope:?} analysis failed")
-                        });
-                    }
-                }
-                if analysis_failed {
-                    core.deploy.detect_at.get_or_insert(t);
-                    core.request_rollback();
-                } else if fired
-                    && !paged
-                    && strategy.rollback != Rollback::None
-                    && core.deploy.decide_at.is_none()
-                {
-                    paged = true;
-                    let d = core.people_draw(&sc.monitoring.human_response);
-                    core.log("paged", None, || {
-                        format!("a person responds in {}", d.human())
-                    });
-                    core.q.push(t + d, Ev::HumanRollback);
-                }
-            }
-            Ev::HumanRollback => {
-                // The person checks the dashboards first: a release whose alert has
-                // cleared (e.g. a brief dip during the rollout) is left in place.
-                if core.evaluate(Scope::Service) == Verdict::Fail || alert_streak > 0 {
-                    core.request_rollback();
-                } else {
-                    paged = false;
-                    core.log("stand_down", None, || "alert cleared; no rollback".into());
-                }
-            }
-            Ev::Tick => {
-                second_starts(&mut core, trace.then_some(&mut samples));
-                core.q.push(t + SimTime::from_secs(1), Ev::Tick);
-            }
+            Ev::Arrival => self.on_arrival(),
+            Ev::PreviewArrival { epoch } => self.on_preview_arrival(epoch),
+            Ev::Done { pod, inc, slot } => self.on_done(pod, inc, slot),
+            Ev::Retry { user, attempt } => self.on_retry(user, attempt),
+            Ev::Probe { pod, inc } => self.on_probe(pod, inc),
+            Ev::ProbeTimeout { pod, inc } => self.on_probe_timeout(pod, inc),
+            Ev::Pulled { pod, inc } => self.on_pulled(pod, inc),
+            Ev::PullFailed { pod, inc } => self.on_pull_failed(pod, inc),
+            Ev::PullRetry { pod, inc } => self.on_pull_retry(pod, inc),
+            Ev::AppUp { pod, inc } => self.on_app_up(pod, inc),
+            Ev::Crash { pod, inc } => self.on_crash(pod, inc),
+            Ev::Restart { pod, inc } => self.on_restart(pod, inc),
+            Ev::Endpoint { pod, inc, add } => self.on_endpoint(pod, inc, add),
+            Ev::StopAccepting { pod, inc } => self.on_stop_accepting(pod, inc),
+            Ev::GraceEnd { pod, inc } => self.on_grace_end(pod, inc),
+            Ev::NodeFail { node } => self.on_node_fail(node),
+            Ev::NodeRecover { node } => self.on_node_recover(node),
+            Ev::NodeGrace { node, epoch } => self.on_node_grace(node, epoch),
+            Ev::NodeEvict { node, epoch } => self.on_node_evict(node, epoch),
+            other => return Some(other),
         }
-        if core.rollback_requested {
-            core.rollback_requested = false;
-            if core.deploy.decide_at.is_none() && !matches!(strategy.kind, StrategyKind::None) {
-                core.deploy.decide_at = Some(t);
-                core.phase = DeployPhase::RollingBack;
-                core.log("rollback_start", None, String::new);
-                if let Some(f) = &mut fluid {
-                    f.materialize(&mut core);
-                }
-                ctrl.rollback(&mut core);
-                core.check_rollback_traffic();
-            }
-        }
+        None
     }
-    if let Some(f) = &mut fluid {
-        seconds_before(
-            f,
-            &mut core,
-            &mut next_second,
-            horizon,
-            trace.then_some(&mut samples),
-        );
-        f.advance(&mut core, horizon, false);
-        f.finish(&mut core);
-    }
-    core.now = horizon;
-    let mut out = finish(core, strategy, seed, samples, caught.is_some());
-    if let Some(p) = pipeline {
-        out.row.caught_stage = p.caught_at.map(|i| sc.pipeline[i].name.clone());
-        // Lead time to production: only a release that reached it has one.
-        out.row.lead_time_s = p.caught_at.is_none().then(|| p.lead_time.secs_f64());
-    }
-    out
-}
 
-/// Fluid mode: every second boundary from `next` up to (not including) `end`: traffic
-/// up to it, then what a `Tick` does in the request-level mode. Nothing happens
-/// between events, so these flushes are quiet.
-fn seconds_before(
-    f: &mut fluid::Fluid,
-    core: &mut Core<'_>,
-    next: &mut SimTime,
-    end: SimTime,
-    mut samples: Option<&mut Vec<Sample>>,
-) {
-    while *next < end {
-        f.advance(core, *next, true);
-        core.now = *next;
-        second_starts(core, samples.as_deref_mut());
-        *next += SimTime::from_secs(1);
-    }
-}
-
-/// At every whole second (`core.now`): a second in which the balancer had no endpoint
-/// at its start is marked, and the trace samples the state.
-fn second_starts(core: &mut Core<'_>, samples: Option<&mut Vec<Sample>>) {
-    let t = core.now;
-    if core.lb.total() == 0 {
-        core.metrics.mark_no_endpoint(t);
-    }
-    if let Some(samples) = samples {
-        samples.push(Sample {
-            t_s: t.second() as u64,
-            phase: core.phase,
-            old: core.counts(0),
-            new: core.counts(1),
-            new_weight: core.lb.new_share(),
-            lb_old: core.lb.count(0) as u32,
-            lb_new: core.lb.count(1) as u32,
-        });
-    }
-}
-
-fn finish(
-    mut core: Core<'_>,
-    strategy: &Strategy,
-    seed: u64,
-    samples: Vec<Sample>,
-    caught: bool,
-) -> RunOutput {
-    let d = &core.deploy;
-    let outcome = if matches!(strategy.kind, StrategyKind::None) || caught {
-        Outcome::None
-    } else if d.rollback_complete {
-        Outcome::RolledBack
-    } else if d.decide_at.is_some() {
-        Outcome::Incomplete
-    } else if d.done_at.is_some() {
-        Outcome::Completed
-    } else if d.stalled || d.gated {
-        Outcome::Stalled
-    } else {
-        Outcome::Incomplete
-    };
-    let decisions = Decisions {
-        deploy_done: d.done_at,
-        detect: d.detect_at,
-        decide: d.decide_at,
-        rollback_done: d.rollback_traffic_at,
-    };
-    let false_rollback = !core.faulty && d.decide_at.is_some();
-    let fault = core.fault.as_ref().map(|f| f.kind().name());
-    let sc = core.sc;
-    let row = core.metrics.finish(
-        &strategy.name,
-        seed,
-        core.faulty,
-        fault,
-        outcome,
-        &decisions,
-        false_rollback,
-        &sc.slo,
-    );
-    let trace = core.log.take().map(|events| {
-        let m = &core.metrics;
-        let timeline = samples
-            .into_iter()
-            .map(|sample| {
-                let s = sample.t_s as usize;
-                let requests = (m.req[s][0] + m.req[s][1]) as u64;
-                let failed = (m.fail[s][0] + m.fail[s][1]) as u64;
-                TimelineRow {
-                    requests,
-                    requests_new: m.req[s][1] as u64,
-                    failed,
-                    impacted: m.impacted[s] as u64,
-                    success_ratio: (requests > 0).then(|| 1.0 - failed as f64 / requests as f64),
-                    latency_p99_ms: m.window_p99_ms(s, s + 1, None),
-                    sample,
-                }
-            })
-            .collect();
-        Trace { timeline, events }
-    });
-    let latency = std::mem::replace(
-        &mut core.metrics.hist,
-        hdrhistogram::Histogram::new_with_bounds(1, 2, 1).expect("static bounds are valid"),
-    );
-    let events = core.q.pushes();
-    self::core::recycle_queue(std::mem::take(&mut core.q));
-    RunOutput {
-        row,
-        latency,
-        trace,
-        events,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scenario::{self, Fidelity};
-
-    /// Fluid mode's shortcuts (parked probe chains, one step for a uniform version,
-    /// quiet whole seconds) are optimisations: every row of every bundled scenario is identical with and
-    /// without them, to the last bit, for every strategy and seed tried.
-    #[test]
-    fn fluid_shortcuts_change_no_result() {
-        let mut compared = 0;
-        for (name, text) in scenario::bundled() {
-            let mut sc = scenario::parse(text, name)
-                .expect("bundled parses")
-                .scenario;
-            sc.fidelity = Fidelity::Fluid;
-            let users = UserTable::new(&sc.traffic);
-            for st in &sc.strategies {
-                for seed in 0..12 {
-                    let fast = run_with(&sc, &users, st, seed, false, true);
-                    let slow = run_with(&sc, &users, st, seed, false, false);
-                    assert_eq!(
-                        fast.row, slow.row,
-                        "{name} {} seed {seed}: deploysim trace scenarios/{name}.toml \
-                         --strategy {} --seed {seed}",
-                        st.name, st.name
-                    );
-                    assert!(fast.events <= slow.events);
-                    compared += 1;
-                }
-            }
-        }
-        assert!(compared > 400, "{compared} runs compared");
+    /// What a `Sync` does before the controller reacts: the replica sets reconcile.
+    pub fn reconcile_all(&mut self) {
+        self.sync_taken();
+        self.reconcile(0);
+        self.reconcile(1);
     }
 }

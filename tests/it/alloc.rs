@@ -10,7 +10,7 @@
 
 use deploysim::scenario::{self, Strategy};
 use deploysim::sim::SimTime;
-use deploysim::world::{self, UserTable};
+use deploysim::world::UserTable;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -57,11 +57,11 @@ fn a_run_allocates_nothing_per_event() {
     }
     for s in &strategies {
         // A first run warms this thread's reusable state (the event queue).
-        let _ = world::run(&sc, &users, s, 3, false);
+        let _ = deploysim::runner::run(&sc, &users, s, 3, false);
         sc.duration = SimTime::from_secs(900);
-        let short = allocations_of(|| world::run(&sc, &users, s, 3, false).events);
+        let short = allocations_of(|| deploysim::runner::run(&sc, &users, s, 3, false).events);
         sc.duration = SimTime::from_secs(1800);
-        let long = allocations_of(|| world::run(&sc, &users, s, 3, false).events);
+        let long = allocations_of(|| deploysim::runner::run(&sc, &users, s, 3, false).events);
         let extra_events = long.1 - short.1;
         let extra_allocs = long.0.saturating_sub(short.0);
         assert!(
@@ -91,11 +91,11 @@ fn a_fluid_run_allocates_nothing_per_slice() {
     sc.fidelity = scenario::Fidelity::Fluid;
     let users = UserTable::new(&sc.traffic);
     for s in &sc.strategies.clone() {
-        let _ = world::run(&sc, &users, s, 3, false);
+        let _ = deploysim::runner::run(&sc, &users, s, 3, false);
         sc.duration = SimTime::from_secs(1800);
-        let short = allocations_of(|| world::run(&sc, &users, s, 3, false).events);
+        let short = allocations_of(|| deploysim::runner::run(&sc, &users, s, 3, false).events);
         sc.duration = SimTime::from_secs(3600);
-        let long = allocations_of(|| world::run(&sc, &users, s, 3, false).events);
+        let long = allocations_of(|| deploysim::runner::run(&sc, &users, s, 3, false).events);
         assert!(
             long.0 <= short.0 + 8,
             "{}: {} allocations over 3,600 slices, {} over 1,800",

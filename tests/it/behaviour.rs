@@ -6,7 +6,7 @@
 use crate::{bin, default_toml, scratch, write};
 use deploysim::scenario::Scenario;
 use deploysim::sim::SimTime;
-use deploysim::world::{self, RunOutput, UserTable};
+use deploysim::world::{RunOutput, UserTable};
 use std::collections::BTreeSet;
 
 fn scenario(extra_release: &str, strategy: &str) -> Scenario {
@@ -30,7 +30,7 @@ baseline_error_rate = 0.0
 
 fn run(sc: &Scenario, seed: u64) -> RunOutput {
     let users = UserTable::new(&sc.traffic);
-    world::run(sc, &users, &sc.strategies[0], seed, true)
+    deploysim::runner::run(sc, &users, &sc.strategies[0], seed, true)
 }
 
 /// Healthy release: a rolling update has no downtime and loses no request (preStop
@@ -185,7 +185,9 @@ fn full_disks_fail_pulls_only_on_their_nodes() {
     let users = UserTable::new(&sc.traffic);
     let rolling = sc.strategies.iter().find(|s| s.name == "rolling").unwrap();
     for seed in 0..3 {
-        let trace = world::run(&sc, &users, rolling, seed, true).trace.unwrap();
+        let trace = deploysim::runner::run(&sc, &users, rolling, seed, true)
+            .trace
+            .unwrap();
         let failed: BTreeSet<u32> = trace
             .events
             .iter()

@@ -9,7 +9,7 @@
 
 use crate::{bin, scratch, write};
 use deploysim::scenario::{Fault, Scenario, StrategyKind, WeightedFault};
-use deploysim::world::{self, RunOutput, UserTable};
+use deploysim::world::{RunOutput, UserTable};
 
 /// 10 replicas at 200 req/s, no baseline errors, deterministic pod start-up.
 fn scenario(release: &str, strategy: &str) -> Scenario {
@@ -45,10 +45,13 @@ fn run(sc: &Scenario, strategy: &str, seed: u64) -> RunOutput {
         .iter()
         .find(|s| s.name == strategy)
         .unwrap_or_else(|| panic!("no strategy {strategy}"));
-    world::run(sc, &users, st, seed, true)
+    deploysim::runner::run(sc, &users, st, seed, true)
 }
 
-fn events<'a>(out: &'a RunOutput, kind: &'a str) -> impl Iterator<Item = &'a world::TraceEvent> {
+fn events<'a>(
+    out: &'a RunOutput,
+    kind: &'a str,
+) -> impl Iterator<Item = &'a deploysim::world::TraceEvent> {
     out.trace
         .as_ref()
         .unwrap()

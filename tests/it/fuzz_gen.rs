@@ -486,7 +486,7 @@ pub fn check_run(text: &str, seed: u64) -> Result<bool, String> {
     catch_unwind(AssertUnwindSafe(|| {
         let users = deploysim::world::UserTable::new(&sc.traffic);
         for st in &sc.strategies {
-            deploysim::world::run(&sc, &users, st, seed, false);
+            deploysim::runner::run(&sc, &users, st, seed, false);
         }
     }))
     .map_err(|p| format!("a run panicked: {}", panic_text(&p)))?;

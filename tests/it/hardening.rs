@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::{bin, default_toml, scratch, write};
-use deploysim::world::{self, UserTable};
+use deploysim::world::UserTable;
 
 /// The default scenario with `key = ...` lines replaced (the first line starting with
 /// `key =`), as `(key, new value)` pairs.
@@ -226,7 +226,7 @@ fn max_surge_4294967276_no_longer_stalls_a_20_replica_rolling_update() {
     let run = |surge: &str| {
         let sc = crate::parse(&healthy.replacen("max_surge = \"25%\"", surge, 1));
         let users = UserTable::new(&sc.traffic);
-        world::run(&sc, &users, &sc.strategies[0], 1, false).row
+        deploysim::runner::run(&sc, &users, &sc.strategies[0], 1, false).row
     };
     let huge = run("max_surge = 4294967276");
     assert_eq!(huge.outcome.name(), "completed", "{huge:?}");

@@ -5,7 +5,7 @@
 
 use deploysim::scenario::Scenario;
 use deploysim::sim::SimTime;
-use deploysim::world::{self, UserTable, invariants};
+use deploysim::world::{UserTable, invariants};
 
 /// A healthy 10-replica service at 100 req/s with no baseline errors, no node
 /// failures and a preStop sleep beyond the endpoint lag; `strategy` is TOML.
@@ -32,9 +32,9 @@ baseline_error_rate = 0.0
     crate::parse(&text)
 }
 
-fn run(sc: &Scenario, seed: u64) -> world::RunOutput {
+fn run(sc: &Scenario, seed: u64) -> deploysim::world::RunOutput {
     let users = UserTable::new(&sc.traffic);
-    world::run(sc, &users, &sc.strategies[0], seed, true)
+    deploysim::runner::run(sc, &users, &sc.strategies[0], seed, true)
 }
 
 /// Kubernetes: maxSurge resolves rounding up, maxUnavailable rounding down; both zero

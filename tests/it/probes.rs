@@ -4,7 +4,7 @@
 //! carried queue).
 
 use deploysim::sim::SimTime;
-use deploysim::world::{self, TraceEvent, UserTable};
+use deploysim::world::{TraceEvent, UserTable};
 
 /// Two replicas of 4 workers whose new version takes 10 ms + a 490 ms latency fault =
 /// 500 ms per request (constant), replaced by `recreate`; pulls and startups are
@@ -67,7 +67,7 @@ fn a_saturated_pod_fails_its_probes_and_goes_unready() {
         let sc = scenario(40.0, fidelity);
         let users = UserTable::new(&sc.traffic);
         for seed in 0..3 {
-            let out = world::run(&sc, &users, &sc.strategies[0], seed, true);
+            let out = deploysim::runner::run(&sc, &users, &sc.strategies[0], seed, true);
             let events = out.trace.expect("traced").events;
             let pods = ready_then_unready(&events);
             assert_eq!(pods.len(), 2, "{fidelity} seed {seed}: {pods:?}");
@@ -92,7 +92,7 @@ fn a_lightly_loaded_pod_stays_ready() {
         let sc = scenario(2.0, fidelity);
         let users = UserTable::new(&sc.traffic);
         for seed in 0..3 {
-            let out = world::run(&sc, &users, &sc.strategies[0], seed, true);
+            let out = deploysim::runner::run(&sc, &users, &sc.strategies[0], seed, true);
             let pods = ready_then_unready(&out.trace.expect("traced").events);
             assert_eq!(pods.len(), 2, "{fidelity} seed {seed}: {pods:?}");
             for (pod, _, unready) in pods {

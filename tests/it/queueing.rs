@@ -4,7 +4,7 @@
 
 use crate::parse;
 use deploysim::scenario::Strategy;
-use deploysim::world::{self, UserTable};
+use deploysim::world::UserTable;
 
 /// Erlang C: probability that an arrival waits, for `c` servers at offered load `a`
 /// (= λ/μ, in erlangs), from the textbook formula
@@ -76,7 +76,7 @@ kind = "none"
         let seeds = 24u64;
         let (mut w, mut pw) = (Vec::new(), Vec::new());
         for seed in 0..seeds {
-            let r = world::run(&sc, &users, &Strategy::none(), seed, false).row;
+            let r = deploysim::runner::run(&sc, &users, &Strategy::none(), seed, false).row;
             assert_eq!(r.failed_requests, 0, "no request may fail in this set-up");
             w.push(r.latency_mean_ms.expect("requests were served") / 1e3);
             pw.push(r.waited_requests as f64 / r.requests as f64);
@@ -189,7 +189,7 @@ kind = "none"
             let seeds = 16u64;
             let mut per_metric: [Vec<f64>; 4] = Default::default();
             for seed in 0..seeds {
-                let r = world::run(&sc, &users, &Strategy::none(), seed, false).row;
+                let r = deploysim::runner::run(&sc, &users, &Strategy::none(), seed, false).row;
                 assert_eq!(r.failed_requests, 0, "no request may fail in this set-up");
                 let got = [
                     r.latency_mean_ms.expect("served") / 1e3,

@@ -2,7 +2,7 @@
 //! release backing off exponentially.
 
 use crate::parse;
-use deploysim::world::{self, UserTable};
+use deploysim::world::UserTable;
 
 /// The default scenario with constant pull/startup so the gap can be derived by hand.
 fn constant_timing(bad: f64, faults: &str) -> String {
@@ -46,7 +46,7 @@ fn recreate_gap_is_termination_pull_startup_probe_and_lag() {
         .expect("default has recreate")
         .clone();
     let users = UserTable::new(&sc.traffic);
-    let out = world::run(&sc, &users, &recreate, 5, true);
+    let out = deploysim::runner::run(&sc, &users, &recreate, 5, true);
     // Derivation (default.toml: pre_stop 3s, endpoint_lag 1s, probe period 5s,
     // initial_delay 0s, success_threshold 1): at t0 = 60 s every old pod starts
     // terminating; the balancer drops them at 61 s (until then they still accept, so
@@ -97,7 +97,7 @@ fn crash_on_start_crash_loops_with_doubling_backoff() {
         .expect("default has rolling")
         .clone();
     let users = UserTable::new(&sc.traffic);
-    let out = world::run(&sc, &users, &rolling, 1, true);
+    let out = deploysim::runner::run(&sc, &users, &rolling, 1, true);
     let ev = out.trace.expect("trace").events;
     let first_new = ev
         .iter()

@@ -183,8 +183,8 @@ fn without_prestop_each_replaced_pod_drops_its_endpoint_lag_of_traffic() {
         let (rolling, none) = (by_name("rolling"), by_name("none"));
         let (mut extra, mut alarms) = (0.0, 0u64);
         for seed in 0..seeds {
-            let r = deploysim::world::run(&sc, &users, &rolling, seed, false).row;
-            let n = deploysim::world::run(&sc, &users, &none, seed, false).row;
+            let r = deploysim::runner::run(&sc, &users, &rolling, seed, false).row;
+            let n = deploysim::runner::run(&sc, &users, &none, seed, false).row;
             assert!(!r.faulty, "every release of the lesson is healthy");
             extra += r.failed_requests as f64 - n.failed_requests as f64;
             alarms += r.detect_s.is_some() as u64;
