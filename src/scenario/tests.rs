@@ -806,3 +806,11 @@ fn brackets_in_strings_and_comments_do_not_count_as_nesting() {
     ));
     assert!(!e.contains("nested deeper"), "{e}");
 }
+
+/// DESIGN §2: the embedded default validates without any warning (issue 13, item 9:
+/// it used to warn that swarm's update and a human rollback overrun the horizon).
+#[test]
+fn the_embedded_default_validates_without_a_warning() {
+    let parsed = ok(DEFAULT_TOML);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+}
