@@ -1,14 +1,21 @@
 //! `deploysim trace`: one (scenario, strategy, seed), second by second.
 
+use super::args::TraceArgs;
 use super::config::TraceConfig;
 use super::{Failure, create, emit};
-use crate::report::files;
+use crate::report::{files, player};
 use crate::scenario::Scenario;
 use crate::sim::SimTime;
 use crate::world::{self, DeployPhase, TimelineRow, Trace, TraceEvent, UserTable};
 use std::io::Write;
 
-pub fn trace(cfg: TraceConfig) -> Result<u8, Failure> {
+/// `deploysim trace`, from its arguments: `--html` is the trace's own switch.
+pub fn from_args(a: TraceArgs) -> Result<u8, Failure> {
+    let html = a.html;
+    trace(TraceConfig::from_args(a)?, html)
+}
+
+pub fn trace(cfg: TraceConfig, html: bool) -> Result<u8, Failure> {
     let sc = cfg.loaded.scenario();
     let strategy = &cfg.strategy;
     let users = UserTable::new(&sc.traffic);
@@ -33,12 +40,9 @@ pub fn trace(cfg: TraceConfig) -> Result<u8, Failure> {
         .and_then(|_| w.flush())
         .map_err(|e| Failure::io(&p, e))?;
     drop(w);
-    crate::report::plots::render_trace_plot(tmp, cfg.plots.format())
-        .map_err(super::report_failure)?;
-    staged.commit()?;
     let r = &out.row;
-    let mut text = format!(
-        "{} / {} / seed {}: release {}{}; outcome {}\n",
+    let title = format!(
+        "{} / {} / seed {}: release {}{}; outcome {}",
         sc.name,
         strategy.name,
         cfg.seed,
@@ -46,7 +50,26 @@ pub fn trace(cfg: TraceConfig) -> Result<u8, Failure> {
         r.fault.map(|f| format!(" ({f})")).unwrap_or_default(),
         r.outcome.name()
     );
+    let mut text = format!("{title}\n");
     text.push_str(&text_timeline(sc, &tr));
+    // The plot takes its title and its time base from this file (`deploysim report`
+    // re-renders from the files of the directory).
+    let p = tmp.join("trace.txt");
+    let mut w = create(&p)?;
+    w.write_all(text.as_bytes())
+        .and_then(|_| w.flush())
+        .map_err(|e| Failure::io(&p, e))?;
+    drop(w);
+    if html {
+        let p = tmp.join("player.html");
+        let mut w = create(&p)?;
+        w.write_all(player::player_html(&title, sc, &tr).as_bytes())
+            .and_then(|_| w.flush())
+            .map_err(|e| Failure::io(&p, e))?;
+    }
+    crate::report::plots::render_trace_plot(tmp, cfg.plots.format())
+        .map_err(super::report_failure)?;
+    staged.commit()?;
     text.push_str(&format!(
         "impacted {} of {} requests since deploy ({:.2}%), downtime {} s, users affected {}\n",
         r.impacted_requests,
@@ -56,8 +79,9 @@ pub fn trace(cfg: TraceConfig) -> Result<u8, Failure> {
         r.users_affected
     ));
     text.push_str(&format!(
-        "wrote {}/timeline.csv, events.csv and the timeline plot\n",
-        dir.display()
+        "wrote {}/timeline.csv, events.csv, trace.txt{} and the timeline plot\n",
+        dir.display(),
+        if html { ", player.html" } else { "" }
     ));
     text.push_str(&format!(
         "reproduce: deploysim trace {} --strategy {} --seed {}\n",

@@ -10,6 +10,7 @@ mod fluid;
 mod gates;
 mod invariants;
 mod output_safety;
+mod player;
 mod queueing;
 mod recreate_and_crashloop;
 mod report_files;
