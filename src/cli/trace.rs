@@ -171,7 +171,7 @@ impl Fold {
             rel_secs(self.first, t0_s)
         } else {
             format!(
-                "{}..{}",
+                "{:>9}..{}",
                 rel_secs(self.first, t0_s),
                 rel_secs(self.last, t0_s)
             )

@@ -38,7 +38,7 @@ fn ms_up(t: SimTime) -> u64 {
 }
 
 /// The span worth replaying, in whole simulated seconds: from a little before the
-/// deploy to a little after the last mark or state change (phase, pods, weight).
+/// deploy to a little after the last mark, crash or state change (phase, pods, weight).
 pub fn interesting_span(sc: &Scenario, tr: &Trace) -> (u64, u64) {
     let t0 = sc.deploy_at.second() as u64;
     let horizon = tr.timeline.last().map(|r| r.sample.t_s).unwrap_or(t0);
@@ -59,8 +59,9 @@ pub fn interesting_span(sc: &Scenario, tr: &Trace) -> (u64, u64) {
             last = last.max(w[1].sample.t_s);
         }
     }
+    // Crashes count: a release that crash-loops after `done` is worth watching.
     for e in &tr.events {
-        if MARKS.iter().any(|m| m.0 == e.kind) {
+        if e.kind == "crash" || MARKS.iter().any(|m| m.0 == e.kind) {
             last = last.max(e.t.second() as u64);
         }
     }
@@ -241,8 +242,8 @@ const PAGE_BODY: &str = r##"<div id="top">
 <input id="scrub" type="range" min="0" max="1" step="0.1" value="0" aria-label="time">
 <div id="state" data-t="0"></div>
 <div id="main">
-<div class="panel old"><h2>old version: <span id="nold">0</span> pods, <span id="rold">0</span> ready</h2><div class="pods" id="podsold"></div></div>
-<div class="panel new"><h2>new version: <span id="nnew">0</span> pods, <span id="rnew">0</span> ready</h2><div class="pods" id="podsnew"></div></div>
+<div class="panel old"><h2>old version: <span id="nold">0 pods</span>, <span id="rold">0</span> ready</h2><div class="pods" id="podsold"></div></div>
+<div class="panel new"><h2>new version: <span id="nnew">0 pods</span>, <span id="rnew">0</span> ready</h2><div class="pods" id="podsnew"></div></div>
 <div class="panel" id="stats">
 <div>traffic to new: <b id="weight">0%</b></div><div id="weightbar"><div id="wold"></div><div id="wnew"></div></div>
 <div>success: <b id="ok">–</b></div><div>p99 latency: <b id="p99">–</b></div>
@@ -280,6 +281,9 @@ function pct(v) { return v === null || v === undefined ? '–' : (100 * v).toFix
 function render() {
   const sec = Math.floor(cur), i = Math.min(N - 1, Math.max(0, sec - FROM));
   const ms = Math.round(cur * 1000);
+  const w = D.weight[i];
+  // An endpoint receives traffic only while its version has a share of the weight.
+  const share = { old: w < 100, new: w > 0 };
   const counts = { old: [0, 0], new: [0, 0] };
   const boxes = { old: [], new: [] };
   for (const [id, v, tr] of D.pods) {
@@ -291,15 +295,14 @@ function render() {
     else { counts[ver][0]++; if (s & 2) counts[ver][1]++; }
     if (s & 2) cls += ' ready';
     if (s & 4) cls += ' failing';
-    if (s & 1) cls += ' lb';
+    if (s & 1 && share[ver]) cls += ' lb';
     boxes[ver].push('<div class="' + cls + '" title="pod ' + id + '">' + id + '</div>');
   }
   for (const ver of ['old', 'new']) {
     $('pods' + ver).innerHTML = boxes[ver].join('');
-    $('n' + ver).textContent = counts[ver][0];
+    $('n' + ver).textContent = counts[ver][0] + (counts[ver][0] === 1 ? ' pod' : ' pods');
     $('r' + ver).textContent = counts[ver][1];
   }
-  const w = D.weight[i];
   $('clock').textContent = rel(sec - T0);
   $('phase').textContent = D.phases[D.phase[i]];
   $('weight').textContent = Math.round(w) + '%';

@@ -106,20 +106,14 @@ fn pods_drawn(dom: &str, version: &str) -> (u32, u32, u32) {
     n
 }
 
-#[test]
-fn trace_html_writes_a_self_contained_player_that_replays_the_timeline() {
-    let dir = scratch("player");
-    // Seed 13 of the default: a faulty release rolled back by a person at about t+776s.
+/// Traces `seed` of the default's rolling update with `--html` into a scratch dir and
+/// returns the dir and the page text, checked to be self-contained.
+fn player_page(seed: u64) -> (std::path::PathBuf, String) {
+    let dir = scratch(&format!("player-{seed}"));
     let out = bin()
-        .args([
-            "trace",
-            "--strategy",
-            "rolling",
-            "--seed",
-            "13",
-            "--html",
-            "--out",
-        ])
+        .args(["trace", "--strategy", "rolling", "--html", "--seed"])
+        .arg(seed.to_string())
+        .arg("--out")
         .arg(&dir)
         .output()
         .expect("run deploysim");
@@ -128,8 +122,7 @@ fn trace_html_writes_a_self_contained_player_that_replays_the_timeline() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let page_path = dir.join("player.html");
-    let page = std::fs::read_to_string(&page_path).expect("player.html written");
+    let page = std::fs::read_to_string(dir.join("player.html")).expect("player.html written");
     // Self-contained: nothing to fetch, the data inline.
     for needle in [
         "http://",
@@ -147,25 +140,24 @@ fn trace_html_writes_a_self_contained_player_that_replays_the_timeline() {
         "a 30-minute trace gives a {} byte page",
         page.len()
     );
+    (dir, page)
+}
 
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!(
-            "SKIP player browser test: {CHROMIUM} is not installed (apt-get install chromium)"
-        );
-        return;
-    }
+/// Loads the page at each moment (`#t=` seconds from the deploy start) and compares what
+/// it draws with timeline.csv; returns what was drawn.
+fn check_moments(dir: &Path, moments: &[u64]) -> Vec<((u32, u32, u32), (u32, u32, u32), String)> {
     let t0 = parse(default_toml()).deploy_at.second() as u64;
-    let url = page_path
+    let url = dir
+        .join("player.html")
         .canonicalize()
         .expect("absolute path")
         .display()
         .to_string();
     let mut seen = Vec::new();
-    // t+30s: mid-rollout, both versions serving; t+800s: rolling back.
-    for (k, rel) in [30u64, 800].into_iter().enumerate() {
-        let profile = scratch(&format!("player-chromium-{k}"));
+    for &rel in moments {
+        let profile = scratch(&format!("player-chromium-{rel}"));
         let dom = dump_dom(&format!("file://{url}#t={rel}"), &profile);
-        let row = timeline_row(&dir, t0 + rel);
+        let row = timeline_row(dir, t0 + rel);
         assert_eq!(
             text_of(&dom, "clock"),
             format!("t+{rel}s"),
@@ -197,5 +189,28 @@ fn trace_html_writes_a_self_contained_player_that_replays_the_timeline() {
         );
         seen.push((old, new, attr(&dom, "state", "data-weight")));
     }
+    seen
+}
+
+#[test]
+fn trace_html_writes_a_self_contained_player_that_replays_the_timeline() {
+    // Seed 13 of the default: a faulty release rolled back by a person at about t+776s.
+    // Seed 2: a release that crashes later, its pods crash-looping after `done`.
+    let (dir13, _) = player_page(13);
+    let (dir2, _) = player_page(2);
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "SKIP player browser test: {CHROMIUM} is not installed (apt-get install chromium)"
+        );
+        return;
+    }
+    // t+30s: mid-rollout, both versions serving; t+800s: rolling back.
+    let seen = check_moments(&dir13, &[30, 800]);
     assert_ne!(seen[0], seen[1], "the player moved between the two moments");
+    // t+230s: some pods crashed, some of them still listed as ready.
+    let seen = check_moments(&dir2, &[230]);
+    assert!(
+        seen[0].1.1 < seen[0].1.0,
+        "crashed pods are not ready: {seen:?}"
+    );
 }
