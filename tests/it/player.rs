@@ -143,9 +143,12 @@ fn player_page(seed: u64) -> (std::path::PathBuf, String) {
     (dir, page)
 }
 
+/// What the page drew: old and new pods as (active, ready, terminating), the weight.
+type Drawn = ((u32, u32, u32), (u32, u32, u32), String);
+
 /// Loads the page at each moment (`#t=` seconds from the deploy start) and compares what
 /// it draws with timeline.csv; returns what was drawn.
-fn check_moments(dir: &Path, moments: &[u64]) -> Vec<((u32, u32, u32), (u32, u32, u32), String)> {
+fn check_moments(dir: &Path, moments: &[u64]) -> Vec<Drawn> {
     let t0 = parse(default_toml()).deploy_at.second() as u64;
     let url = dir
         .join("player.html")
