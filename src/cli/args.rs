@@ -111,6 +111,9 @@ pub struct TraceArgs {
     /// Override the scenario's `fidelity` (request or fluid)
     #[arg(long, value_enum)]
     pub fidelity: Option<FidelityArg>,
+    /// Also write player.html: a self-contained page that replays the run
+    #[arg(long)]
+    pub html: bool,
 }
 
 #[derive(clap::Args, Debug)]

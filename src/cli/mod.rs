@@ -82,7 +82,7 @@ pub fn main() -> ExitCode {
 fn dispatch(cli: Cli, line: &[String]) -> Result<u8, Failure> {
     match cli.command {
         Command::Run(a) => run::run(config::RunConfig::from_args(a)?, line),
-        Command::Trace(a) => trace::trace(config::TraceConfig::from_args(a)?),
+        Command::Trace(a) => trace::from_args(a),
         Command::Check(a) => check::check(config::CheckConfig::from_args(a)?, line),
         Command::Merge(a) => merge::merge(a, line),
         Command::Validate { files } => validate(&files),

@@ -13,6 +13,7 @@ pub mod files;
 #[cfg(test)]
 mod fixture;
 pub mod html;
+pub mod player;
 pub mod plots;
 pub mod shard;
 pub mod summary;

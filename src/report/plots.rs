@@ -658,6 +658,14 @@ struct Marker {
 }
 
 struct Timeline {
+    /// The run (scenario / strategy / seed, release and fault, outcome), from the first
+    /// line of `trace.txt`; empty when the directory has none.
+    run: String,
+    /// Simulated second of the deploy start; `t` and the markers count from it.
+    t0: f64,
+    /// The x range drawn: a little before the deploy to a little after the last mark or
+    /// change of state.
+    span: (f64, f64),
     t: Vec<f64>,
     old_pods: Vec<Option<f64>>,
     new_pods: Vec<Option<f64>>,
@@ -698,26 +706,47 @@ impl Timeline {
         for c in columns {
             cols.push(c?);
         }
+        let ready = [table.column("old_ready")?, table.column("new_ready")?];
         let mut series: Vec<Vec<Option<f64>>> = vec![Vec::new(); cols.len()];
         let mut t = Vec::new();
         let mut deploy_start = None;
+        // The last second whose state (phase, pods, ready pods, weight) differs from the
+        // one before, leaving out ready pods that come and go once the deploy is done.
+        let mut last_change = None;
+        let mut prev: Option<(String, Vec<Option<f64>>)> = None;
         for row in table.rows() {
             let Some(time) = table.number(row, t_col)? else {
                 continue;
             };
-            if deploy_start.is_none() && !matches!(table.text(row, phase), "steady" | "") {
+            let ph = table.text(row, phase);
+            if deploy_start.is_none() && !matches!(ph, "steady" | "") {
                 deploy_start = Some(time);
             }
             t.push(time);
             for (values, &col) in series.iter_mut().zip(&cols) {
                 values.push(table.number(row, col)?);
             }
+            let mut state = vec![table.number(row, cols[0])?, table.number(row, cols[1])?];
+            state.push(table.number(row, cols[3])?.map(f64::round));
+            if ph != "done" {
+                state.push(table.number(row, ready[0])?);
+                state.push(table.number(row, ready[1])?);
+            }
+            let now = (ph.to_string(), state);
+            if prev.as_ref().is_some_and(|p| *p != now) {
+                last_change = Some(time);
+            }
+            prev = Some(now);
+        }
+        let t0 = deploy_start.unwrap_or(0.0);
+        for v in &mut t {
+            *v -= t0;
         }
         let mut markers = Vec::new();
-        if let Some(t) = deploy_start {
+        if deploy_start.is_some() {
             markers.push(Marker {
                 label: "deploy start",
-                t,
+                t: 0.0,
                 color: INK,
             });
         }
@@ -734,24 +763,50 @@ impl Timeline {
                 }
                 Ok(None)
             };
-            let wanted: [(&'static str, &[&str], RGBColor); 3] = [
+            let wanted: [(&'static str, &[&str], RGBColor); 4] = [
                 (
                     "detection",
                     &["alert", "analysis_failed"],
                     RGBColor(230, 159, 0),
                 ),
                 ("rollback start", &["rollback_start"], RGBColor(200, 30, 30)),
+                (
+                    "rollback complete",
+                    &["rollback_complete"],
+                    RGBColor(123, 50, 148),
+                ),
                 ("deploy done", &["deploy_complete"], RGBColor(0, 158, 115)),
             ];
             for (label, kinds, color) in wanted {
                 if let Some(t) = first(kinds)? {
-                    markers.push(Marker { label, t, color });
+                    markers.push(Marker {
+                        label,
+                        t: t - t0,
+                        color,
+                    });
                 }
             }
         }
+        let data_lo = t.first().copied().unwrap_or(0.0);
+        let data_hi = t.last().copied().unwrap_or(1.0);
+        let last = markers
+            .iter()
+            .map(|m| m.t)
+            .chain(last_change.map(|c| c - t0))
+            .fold(0.0_f64, f64::max);
+        let margin = (0.15 * last).max(30.0);
+        let lo = (-20.0_f64).max(data_lo);
+        let span = (lo, (last + margin).min(data_hi).max(lo + 1.0));
+        let run = std::fs::read_to_string(dir.join("trace.txt"))
+            .ok()
+            .and_then(|s| s.lines().next().map(str::to_string))
+            .unwrap_or_default();
         let mut series = series.into_iter();
         let mut next = || series.next().unwrap_or_default();
         Ok(Timeline {
+            run,
+            t0,
+            span,
             t,
             old_pods: next(),
             new_pods: next(),
@@ -768,7 +823,11 @@ impl Timeline {
     fn segments(&self, values: &[Option<f64>]) -> Vec<Vec<(f64, f64)>> {
         let mut out = Vec::new();
         let mut current = Vec::new();
+        let (lo, hi) = self.span;
         for (&t, v) in self.t.iter().zip(values) {
+            if !(lo..=hi).contains(&t) {
+                continue;
+            }
             match v {
                 Some(v) => current.push((t, *v)),
                 None if !current.is_empty() => out.push(std::mem::take(&mut current)),
@@ -782,19 +841,29 @@ impl Timeline {
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
-        let body = header(root, "Deploy timeline", "", 44)?;
+        let title = if self.run.is_empty() {
+            "Deploy timeline".to_string()
+        } else {
+            format!("Deploy timeline: {}", self.run)
+        };
+        let subtitle = format!(
+            "time from the deploy start (t = 0 at deploy_at, {:.0} s of simulated time); \
+             t {:.0} to {:.0} s of the trace shown",
+            self.t0, self.span.0, self.span.1
+        );
+        let body = header(root, &title, &subtitle, 84)?;
         let legend = [
             ("old pods", OLD_COLOR),
             ("new pods", NEW_COLOR),
             ("terminating", TERMINATING_COLOR),
         ];
-        let mut x = 320;
+        let mut x = 16;
         for (label, color) in legend {
             root.draw(&PathElement::new(
-                vec![(x, 22), (x + 22, 22)],
+                vec![(x, 68), (x + 22, 68)],
                 color.stroke_width(3),
             ))?;
-            root.draw_text(label, &text(14.0, INK), (x + 28, 15))?;
+            root.draw_text(label, &text(14.0, INK), (x + 28, 61))?;
             x += 28 + root.estimate_text_size(label, &text(14.0, INK))?.0 as i32 + 24;
         }
         // Reserve a row per marker so labels of close moments never overlap.
@@ -802,8 +871,7 @@ impl Timeline {
         let (strip, panels_area) = body.split_vertically(strip_height);
         let panels = panels_area.split_evenly((4, 1));
 
-        let t_min = self.t.first().copied().unwrap_or(0.0);
-        let t_max = self.t.last().copied().unwrap_or(1.0).max(t_min + 1.0);
+        let (t_min, t_max) = self.span;
         let max_of = |values: &[&[Option<f64>]]| {
             values
                 .iter()
@@ -854,7 +922,8 @@ impl Timeline {
                 .label_style(text(13.0, INK))
                 .axis_desc_style(text(14.0, INK));
             if last {
-                mesh.x_desc("time (s)").x_label_formatter(&tick);
+                mesh.x_desc("time from the deploy start (s)")
+                    .x_label_formatter(&tick);
             } else {
                 mesh.x_label_formatter(&blank);
             }
@@ -893,7 +962,7 @@ impl Timeline {
         let (strip_x, strip_y) = strip.get_pixel_range();
         for (row, (m, &x)) in self.markers.iter().zip(marker_px).enumerate() {
             let style = text(14.0, m.color);
-            let label = format!("{} ({:.0} s)", m.label, m.t);
+            let label = format!("{} (t{:+.0} s)", m.label, m.t);
             let (w, _) = strip.estimate_text_size(&label, &style)?;
             // Coordinates of a shifted area are relative to its top left corner.
             let x = x - strip_x.start;
@@ -1001,17 +1070,44 @@ mod tests {
             "new weight (%)",
             "success ratio",
             "p99 latency (ms)",
-            "time (s)",
+            "time from the deploy start (s)",
             "old pods",
             "new pods",
             "terminating",
-            "deploy start (60 s)",
-            "detection (125 s)",
-            "rollback start (150 s)",
-            "deploy done (210 s)",
+            // The fixture's deploy starts at 60 s: its events at 125, 150 and 210 s are
+            // shown from there.
+            "deploy start (t+0 s)",
+            "detection (t+65 s)",
+            "rollback start (t+90 s)",
+            "deploy done (t+150 s)",
+            // Without trace.txt the run is unknown: the plain title.
+            "Deploy timeline",
+            // 20 s before the deploy to the last mark plus max(30 s, 15% of 150 s).
+            "time from the deploy start (t = 0 at deploy_at, 60 s of simulated time); \
+             t -20 to 180 s of the trace shown",
+            "-20",
         ] {
             assert!(has(&texts, label), "timeline lacks {label:?}: {texts:?}");
         }
+    }
+
+    #[test]
+    fn timeline_title_names_the_run_from_trace_txt() {
+        let dir = ResultsDir::full("timeline-title");
+        dir.write(
+            "trace.txt",
+            "default / canary / seed 13: release FAULTY (errors); outcome rolled_back\nmore\n",
+        );
+        render_trace_plot(dir.as_path(), PlotFormat::Svg).expect("render");
+        let texts = check_svg(&dir.read("timeline.svg"));
+        assert!(
+            has(
+                &texts,
+                "Deploy timeline: default / canary / seed 13: release FAULTY (errors); \
+                 outcome rolled_back"
+            ),
+            "{texts:?}"
+        );
     }
 
     #[test]
@@ -1020,7 +1116,7 @@ mod tests {
         dir.remove("events.csv");
         render_trace_plot(dir.as_path(), PlotFormat::Svg).expect("render");
         let texts = check_svg(&dir.read("timeline.svg"));
-        assert!(has(&texts, "deploy start (60 s)"));
+        assert!(has(&texts, "deploy start (t+0 s)"));
         assert!(!texts.iter().any(|t| t.starts_with("detection")));
     }
 

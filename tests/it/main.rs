@@ -15,6 +15,7 @@ mod gates;
 mod hardening;
 mod invariants;
 mod output_safety;
+mod player;
 mod probes;
 mod queueing;
 mod recreate_and_crashloop;

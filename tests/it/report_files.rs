@@ -138,4 +138,53 @@ fn trace_writes_a_timeline_svg_with_every_series_and_moment() {
     if events.contains("analysis_failed") || events.contains("alert") {
         assert!(has(&texts, "detection"), "detection not marked");
     }
+    // The title names the run; the x axis counts from the deploy start (deploy_at = 60 s
+    // in the default) and is cropped to the moments that matter, not the 1800 s horizon.
+    assert!(
+        has(
+            &texts,
+            "Deploy timeline: default / canary / seed 13: release FAULTY (errors)"
+        ),
+        "title: {texts:?}"
+    );
+    let deploy_at = crate::parse(default_toml()).deploy_at.secs_f64();
+    let last_mark = events
+        .lines()
+        .filter(|l| {
+            let kind = l.split(',').nth(1).unwrap_or("");
+            ["deploy_start", "alert", "analysis_failed", "rollback_start"]
+                .iter()
+                .chain(&["rollback_complete", "deploy_complete"])
+                .any(|k| *k == kind)
+        })
+        .filter_map(|l| l.split(',').next()?.parse::<f64>().ok())
+        .fold(0.0_f64, f64::max)
+        - deploy_at;
+    assert!(
+        last_mark > 0.0 && last_mark < 600.0,
+        "last mark {last_mark}"
+    );
+    let shown = texts
+        .iter()
+        .find_map(|t| {
+            t.split_once("; t ")?
+                .1
+                .strip_suffix(" s of the trace shown")
+        })
+        .unwrap_or_else(|| panic!("no shown range: {texts:?}"));
+    let (lo, hi) = shown.split_once(" to ").expect("lo to hi");
+    let (lo, hi): (f64, f64) = (lo.parse().unwrap(), hi.parse().unwrap());
+    assert_eq!(lo, -20.0, "starts 20 s before the deploy");
+    assert!(
+        hi >= last_mark && hi <= last_mark + (0.15 * last_mark).max(30.0) + 1.0,
+        "x axis ends at {hi}, last mark at t+{last_mark}"
+    );
+    assert!(
+        has(&texts, "-20"),
+        "a tick before the deploy start: {texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t == "1800" || t == "1000"),
+        "the axis runs to the horizon: {texts:?}"
+    );
 }
