@@ -107,6 +107,14 @@ pub fn parse_as(
         return Err(ScenarioError::new(file, "", message).at(text, Some(at..at + 1)));
     }
     let doc = toml::de::DeTable::parse(text).map_err(|e| syntax_error(&e, text, file))?;
+    if doc.get_ref().is_empty() {
+        return Err(ScenarioError::new(
+            file,
+            "",
+            "the file is empty (or only comments): a scenario needs at least `name` and one \
+             [[strategy]] with `name` and `kind`; `deploysim example` prints a complete one",
+        ));
+    }
     let raw: raw::RawScenario =
         toml::from_str(text).map_err(|e| shape_error(&e, doc.get_ref(), text, file))?;
     let (scenario, warnings) = validate::validate(raw, text, file, fidelity)?;
@@ -239,9 +247,27 @@ fn shape_error(
         path.push_str(key);
         "required key is missing".to_string()
     } else {
-        msg.to_string()
+        plain_type_message(msg).unwrap_or_else(|| msg.to_string())
     };
     ScenarioError::new(file, path, message).at(text, e.span())
+}
+
+/// serde's `invalid type: string "20", expected i64` in words a person uses.
+fn plain_type_message(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("invalid type: ")?;
+    let (found, expected) = rest.split_once(", expected ")?;
+    let want = match expected.trim() {
+        "i64" | "u64" | "i32" | "u32" | "u8" | "u16" | "usize" => "a whole number",
+        "f64" | "f32" => "a number",
+        "a boolean" | "bool" => "true or false",
+        other => return Some(format!("expected {other}, found {found}")),
+    };
+    let hint = if found.starts_with("string") && want != "true or false" {
+        " (write the number without quotes)"
+    } else {
+        ""
+    };
+    Some(format!("expected {want}, found {found}{hint}"))
 }
 
 /// The text between `prefix` and the next backtick, if `msg` starts with `prefix`.

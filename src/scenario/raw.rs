@@ -529,8 +529,13 @@ pub struct RawIntOrPercent(pub IntOrPercent);
 /// Parses `"25%"` (a non-negative percentage) into `IntOrPercent::Percent`.
 pub fn parse_percent(text: &str) -> Result<IntOrPercent, String> {
     let bad = || format!("expected a whole number or a percentage like \"25%\", got \"{text}\"");
-    let num = text.trim().strip_suffix('%').ok_or_else(bad)?;
-    let p: f64 = num.trim().parse().map_err(|_| bad())?;
+    // As Kubernetes' IntOrString: the digits then `%`, nothing around them ("25 %"
+    // would be refused by the API server).
+    let num = text.strip_suffix('%').ok_or_else(bad)?;
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(bad());
+    }
+    let p: f64 = num.parse().map_err(|_| bad())?;
     if !p.is_finite() || p < 0.0 {
         return Err(format!("percentage must be >= 0%, got \"{text}\""));
     }

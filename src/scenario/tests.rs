@@ -233,6 +233,10 @@ fn int_or_percent() {
     check("25", None);
     check("-1%", None);
     check("x%", None);
+    // Issue 15: Kubernetes' IntOrString takes no spaces; neither does the scenario.
+    check("25 %", None);
+    check(" 25%", None);
+    check("%", None);
 
     let surge = |v: &str| {
         let s = ok(&with(&format!("max_surge = {v}"))).scenario;
@@ -813,4 +817,24 @@ fn brackets_in_strings_and_comments_do_not_count_as_nesting() {
 fn the_embedded_default_validates_without_a_warning() {
     let parsed = ok(DEFAULT_TOML);
     assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+}
+
+/// Issue 15: a quoted number or a wrong type is named in words, not as a Rust type, and
+/// an empty file says what a scenario needs.
+#[test]
+fn type_errors_and_an_empty_file_read_as_sentences() {
+    let e = err(&with("[service]\nreplicas = \"20\""));
+    assert!(e.contains("service.replicas"), "{e}");
+    assert!(
+        e.contains("a whole number") && e.contains("without quotes"),
+        "{e}"
+    );
+    assert!(!e.contains("i64") && !e.contains("u32"), "{e}");
+    let e = err(&with("[traffic]\nrate = \"fast\""));
+    assert!(e.contains("traffic.rate") && e.contains("a number"), "{e}");
+    let e = err("");
+    assert!(
+        e.contains("empty") && e.contains("deploysim example"),
+        "{e}"
+    );
 }

@@ -107,6 +107,9 @@ pub enum Ev {
     Tick,
 }
 
+// Architecture invariant: events are small `Copy` values stored inline in the queue.
+const _: () = assert!(std::mem::size_of::<Ev>() == 16);
+
 /// One row of `events.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceEvent {
