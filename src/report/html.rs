@@ -31,6 +31,8 @@ struct About {
     description: Option<String>,
     scenario_text: Option<String>,
     command: Option<String>,
+    /// The `verdict` object of summary.json, when there is one.
+    verdict: serde_json::Value,
 }
 
 impl About {
@@ -72,6 +74,7 @@ impl About {
             _ => None,
         };
         Ok(About {
+            verdict: json["verdict"].clone(),
             name,
             description,
             scenario_text,
@@ -135,6 +138,7 @@ fn build(dir: &Path) -> Result<String, ReportError> {
         );
     }
     page.push_str("</header>\n");
+    verdict_section(&mut page, &about.verdict);
 
     if has_summary {
         results_table(&mut page, &strategies, &summary);
@@ -507,6 +511,70 @@ fn number(v: f64) -> String {
 }
 
 /// Escapes text for HTML element content and attribute values.
+/// The verdict of summary.json at the top of the page: the best strategy on the
+/// objective, the ones that cannot be told apart from it and those it beats, each with
+/// its paired interval (the same numbers as compare.csv with baseline = best).
+fn verdict_section(page: &mut String, v: &serde_json::Value) {
+    let Some(best) = v["best"].as_str() else {
+        return;
+    };
+    let pp = |x: &serde_json::Value| {
+        x.as_f64()
+            .map_or("–".to_string(), |x| format!("{:+.3}", 100.0 * x))
+    };
+    let num = |x: &serde_json::Value| x.as_f64().map_or("–".to_string(), |x| format!("{x:+.0}"));
+    let objective = v["objective"].as_str().unwrap_or("blast_radius");
+    page.push_str("<section class=\"verdict\">\n<h2>Verdict</h2>\n");
+    let best_mean = v["best_mean"]
+        .as_f64()
+        .map_or("–".to_string(), |x| format!("{:.3}%", 100.0 * x));
+    let tied: Vec<&serde_json::Value> = v["indistinguishable"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    if tied.is_empty() {
+        let _ = writeln!(
+            page,
+            "<p><strong>{}</strong> has the lowest mean {} ({} of requests impacted), and every other \
+             strategy is worse by a paired 95% interval that excludes zero.</p>",
+            escape(best),
+            escape(&objective.replace('_', " ")),
+            best_mean
+        );
+    } else {
+        let names: Vec<String> = tied
+            .iter()
+            .filter_map(|t| t["strategy"].as_str().map(escape))
+            .collect();
+        let _ = writeln!(
+            page,
+            "<p><strong>A tie:</strong> {} has the lowest mean {} ({}), but it cannot be told apart \
+             from {}: their paired 95% intervals include zero. Choose among them on what separates \
+             them below.</p>",
+            escape(best),
+            escape(&objective.replace('_', " ")),
+            best_mean,
+            names.join(", ")
+        );
+    }
+    page.push_str("<table>\n<thead><tr><th>strategy</th><th>vs best</th><th>difference (pp)</th><th>95% interval</th><th>extra pod·s</th><th>deploy s</th></tr></thead>\n<tbody>\n");
+    for (kind, list) in [("tie", &v["indistinguishable"]), ("worse", &v["worse"])] {
+        for t in list.as_array().into_iter().flatten() {
+            let _ = writeln!(
+                page,
+                "<tr><td>{}</td><td>{kind}</td><td class=\"num\">{}</td><td class=\"num\">{} .. {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                escape(t["strategy"].as_str().unwrap_or("")),
+                pp(&t["mean_diff"]),
+                pp(&t["ci_low"]),
+                pp(&t["ci_high"]),
+                num(&t["extra_pod_seconds_diff"]),
+                num(&t["deploy_duration_s_diff"]),
+            );
+        }
+    }
+    page.push_str("</tbody>\n</table>\n<p class=\"meta\">Differences are strategy minus best, paired by seed (compare.csv, baseline = best).</p>\n</section>\n");
+}
+
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

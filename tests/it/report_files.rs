@@ -188,3 +188,49 @@ fn trace_writes_a_timeline_svg_with_every_series_and_moment() {
         "the axis runs to the horizon: {texts:?}"
     );
 }
+
+/// Issue 15: a tie is reported as a tie. Two identical canaries under different names
+/// see the same world seed by seed (common random numbers), so every paired difference
+/// is exactly zero and neither can be called better; recreate, down on every deploy,
+/// is worse by an interval that excludes zero (every release is healthy here, so its
+/// deploy gap is the only thing that varies: ~26 s of a 29-minute window every seed).
+#[test]
+fn identical_strategies_are_a_tie_in_the_table_json_and_report() {
+    let dir = crate::scratch("verdict_tie");
+    let d = crate::default_toml().replacen("bad_probability = 0.15", "bad_probability = 0.0", 1);
+    let head = d.split("[[strategy]]").next().unwrap_or_default();
+    let text = format!(
+        "{head}[[strategy]]\nname = \"canary-a\"\nkind = \"canary\"\n\n\
+         [[strategy]]\nname = \"canary-b\"\nkind = \"canary\"\n\n\
+         [[strategy]]\nname = \"recreate\"\nkind = \"recreate\"\n"
+    );
+    let f = crate::write(&dir, "tie.toml", &text);
+    let out = dir.join("out");
+    let o = crate::bin()
+        .arg("run")
+        .arg(&f)
+        .args(["--seeds", "12", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("a tie: canary-a") && table.contains("cannot be told apart from canary-b"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("json"))
+            .expect("valid json");
+    let v = &json["verdict"];
+    assert_eq!(v["best"], "canary-a");
+    assert_eq!(v["indistinguishable"][0]["strategy"], "canary-b");
+    assert_eq!(v["indistinguishable"][0]["mean_diff"], 0.0);
+    assert_eq!(v["worse"][0]["strategy"], "recreate");
+    assert!(v["worse"][0]["ci_low"].as_f64().expect("interval") > 0.0);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(
+        html.contains("<h2>Verdict</h2>") && html.contains("A tie:"),
+        "no verdict in the report"
+    );
+}
