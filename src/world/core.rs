@@ -1096,17 +1096,8 @@ impl<'a> Core<'a> {
             return;
         }
         req.error = k.uniform(1) < self.error_rate(v, req.user);
-        let workers = self.sc.service.workers;
-        let limit = self.sc.service.queue_limit as usize;
-        let pod = &mut self.pods[p as usize];
-        if pod.busy < workers {
-            pod.busy += 1;
-            self.start_service(p, req, k);
-        } else if pod.queue.len() < limit {
-            pod.queue.push_back(req);
+        if self.admit(p, req, k) == Admitted::Queued {
             self.metrics.waited(req.arrive);
-        } else {
-            self.finish(req, v, true, SimTime::ZERO, true);
         }
     }
 
@@ -1125,6 +1116,27 @@ impl<'a> Core<'a> {
             _ => return base,
         };
         1.0 - (1.0 - base) * (1.0 - extra)
+    }
+
+    /// A request at pod `p`: a free worker serves it, else it waits in the queue, else
+    /// (queue full) it is rejected at once.
+    #[inline]
+    fn admit(&mut self, p: u32, req: Req, k: Keyed) -> Admitted {
+        let workers = self.sc.service.workers;
+        let limit = self.sc.service.queue_limit as usize;
+        let pod = &mut self.pods[p as usize];
+        if pod.busy < workers {
+            pod.busy += 1;
+            self.start_service(p, req, k);
+            Admitted::Served
+        } else if pod.queue.len() < limit {
+            pod.queue.push_back(req);
+            Admitted::Queued
+        } else {
+            let v = pod.version;
+            self.finish(req, v, true, SimTime::ZERO, true);
+            Admitted::Rejected
+        }
     }
 
     /// The service time at a pod of `version` of the request whose draws are `k`:
@@ -1305,17 +1317,7 @@ impl<'a> Core<'a> {
             _ => base,
         };
         req.error = k.uniform(1) < rate;
-        let workers = self.sc.service.workers;
-        let limit = self.sc.service.queue_limit as usize;
-        let pod = &mut self.pods[p as usize];
-        if pod.busy < workers {
-            pod.busy += 1;
-            self.start_service(p, req, k);
-        } else if pod.queue.len() < limit {
-            pod.queue.push_back(req);
-        } else {
-            self.finish(req, 1, true, SimTime::ZERO, true);
-        }
+        self.admit(p, req, k);
     }
 
     // ---------------------------------------------------------------- routing changes
@@ -1330,4 +1332,12 @@ impl<'a> Core<'a> {
         }
         self.terminate(p);
     }
+}
+
+/// What became of a request at a pod (`Core::admit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admitted {
+    Served,
+    Queued,
+    Rejected,
 }
