@@ -208,17 +208,31 @@ pub fn text_timeline(sc: &Scenario, tr: &Trace) -> String {
             s.push_str(&line);
         }
     };
+    // An event line ends any fold before it; crashes beyond the first few are counted.
+    let event = |e: &TraceEvent,
+                 fold: &mut Option<Fold>,
+                 s: &mut String,
+                 shown: &mut u32,
+                 hidden: &mut u32| {
+        if e.kind != "crash" || *shown < MAX_CRASHES {
+            flush(fold, s);
+            s.push_str(&event_line(e, t0));
+            *shown += (e.kind == "crash") as u32;
+        } else {
+            *hidden += 1;
+        }
+    };
     for row in tr.timeline.iter().filter(|r| r.sample.t_s >= first) {
         let t = row.sample.t_s;
         // Events up to the start of this second shaped its sample: they come first.
         while let Some(e) = ev.next_if(|e| e.t <= SimTime::from_secs(t)) {
-            if e.kind != "crash" || crashes_shown < MAX_CRASHES {
-                flush(&mut fold, &mut s);
-                s.push_str(&event_line(e, t0));
-                crashes_shown += (e.kind == "crash") as u32;
-            } else {
-                crashes_hidden += 1;
-            }
+            event(
+                e,
+                &mut fold,
+                &mut s,
+                &mut crashes_shown,
+                &mut crashes_hidden,
+            );
         }
         let x = &row.sample;
         let bad = row.success_ratio.is_some_and(|r| r < sc.slo.success)
@@ -257,13 +271,13 @@ pub fn text_timeline(sc: &Scenario, tr: &Trace) -> String {
         last_key = Some(key);
     }
     for e in ev {
-        if e.kind != "crash" || crashes_shown < MAX_CRASHES {
-            flush(&mut fold, &mut s);
-            s.push_str(&event_line(e, t0));
-            crashes_shown += (e.kind == "crash") as u32;
-        } else {
-            crashes_hidden += 1;
-        }
+        event(
+            e,
+            &mut fold,
+            &mut s,
+            &mut crashes_shown,
+            &mut crashes_hidden,
+        );
     }
     flush(&mut fold, &mut s);
     if crashes_hidden > 0 {
