@@ -6,14 +6,14 @@
 //! calls the controller, so neither of them needs the other's loop. A run is a pure
 //! function of (scenario, strategy, seed): no I/O, no clock, no threads.
 
-use crate::metrics::{Decisions, Outcome};
+use crate::metrics::{Decisions, DeployPhase, Outcome, RunOutput, Sample, TimelineRow, Trace};
 use crate::scenario::{Fidelity, Rollback, Scenario, Strategy, StrategyKind};
 use crate::sim::SimTime;
 use crate::strategy::Controller;
-use crate::world::{
-    Core, DeployPhase, Ev, RunOutput, Sample, Scope, TimelineRow, Trace, UserTable, Verdict,
-    core as wcore, fluid, pipeline,
-};
+use crate::world::{Core, Ev, Scope, Verdict, core as wcore, fluid, pipeline};
+
+/// The per-scenario user table a run draws its users from (built once per sweep).
+pub use crate::world::UserTable;
 
 /// The loop: one scenario, one strategy, one seed.
 pub fn run(

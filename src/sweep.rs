@@ -6,8 +6,9 @@
 //! queued). Ordering never depends on `--jobs`, so everything computed from the
 //! stream of results is byte-identical for any `--jobs`.
 
+use crate::metrics::RunOutput;
 use crate::scenario::{Scenario, Strategy};
-use crate::world::{RunOutput, UserTable};
+use crate::world::UserTable;
 use rayon::prelude::*;
 
 /// The seeds of a sweep: `base + i` for `i` in `0..count` with `i mod of == index`

@@ -3,10 +3,11 @@
 use super::args::TraceArgs;
 use super::config::TraceConfig;
 use super::{Failure, create, emit};
+use crate::metrics::{DeployPhase, TimelineRow, Trace, TraceEvent};
 use crate::report::{files, player};
 use crate::scenario::Scenario;
 use crate::sim::SimTime;
-use crate::world::{DeployPhase, TimelineRow, Trace, TraceEvent, UserTable};
+use crate::world::UserTable;
 use std::io::Write;
 
 /// `deploysim trace`, from its arguments: `--html` is the trace's own switch.

@@ -5,7 +5,9 @@
 //! Does no I/O: writers in `report` serialise what it produces.
 
 mod loghist;
+mod results;
 mod run;
 
 pub use loghist::LogHist;
+pub use results::{Counts, DeployPhase, RunOutput, Sample, TimelineRow, Trace, TraceEvent};
 pub use run::{Collector, Decisions, Outcome, RunRow};

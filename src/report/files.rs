@@ -5,7 +5,7 @@
 
 use crate::catalogue::Column;
 use crate::metrics::RunRow;
-use crate::world::{TimelineRow, TraceEvent};
+use crate::metrics::{TimelineRow, TraceEvent};
 use std::io::{self, Write};
 
 /// A number as written in every output file: integers without a fraction, others

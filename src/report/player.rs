@@ -8,9 +8,9 @@
 //! writes the returned string. The data is embedded as JSON with per-second arrays and
 //! one compact transition list per pod; the page loads nothing from the network.
 
+use crate::metrics::{DeployPhase, Trace};
 use crate::scenario::Scenario;
 use crate::sim::SimTime;
-use crate::world::{DeployPhase, Trace};
 use serde_json::{Value, json};
 
 /// Pod state bits of a transition, as the page reads them.
@@ -43,7 +43,7 @@ pub fn interesting_span(sc: &Scenario, tr: &Trace) -> (u64, u64) {
     let t0 = sc.deploy_at.second() as u64;
     let horizon = tr.timeline.last().map(|r| r.sample.t_s).unwrap_or(t0);
     let mut last = t0;
-    let key = |r: &crate::world::TimelineRow| {
+    let key = |r: &crate::metrics::TimelineRow| {
         let x = &r.sample;
         (
             x.phase,
@@ -76,7 +76,7 @@ fn data(title: &str, sc: &Scenario, tr: &Trace) -> Value {
         .iter()
         .filter(|r| r.sample.t_s >= from && r.sample.t_s <= to)
         .collect();
-    let col = |f: &dyn Fn(&crate::world::TimelineRow) -> Value| -> Vec<Value> {
+    let col = |f: &dyn Fn(&crate::metrics::TimelineRow) -> Value| -> Vec<Value> {
         rows.iter().map(|r| f(r)).collect()
     };
     let phases = [

@@ -308,7 +308,7 @@ mod tests {
         let sc = crate::scenario::parse(crate::scenario::DEFAULT_TOML, "default.toml")
             .expect("default parses")
             .scenario;
-        let users = crate::world::UserTable::new(&sc.traffic);
+        let users = crate::runner::UserTable::new(&sc.traffic);
         let mut hists = [new_hist(), new_hist(), new_hist()];
         for (i, s) in sc.strategies.iter().enumerate() {
             for seed in [2, 7] {

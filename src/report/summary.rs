@@ -6,10 +6,10 @@
 
 use super::files::{field, num, opt};
 use crate::catalogue::{COMPARED, Censoring, Column, METRICS, N_METRICS, Rate, metric_index};
+use crate::metrics::RunOutput;
 use crate::metrics::RunRow;
 use crate::scenario::{FaultKind, Scenario, Strategy};
 use crate::stats;
-use crate::world::RunOutput;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use hdrhistogram::Histogram;
 use std::path::Path;

@@ -42,10 +42,11 @@
 //! request-level (the preview stack has no user traffic, so they meet no fluid
 //! load); a parked probe chain of a preview pod does not see them queue.
 
+use crate::metrics::DeployPhase;
 use crate::scenario::BlueGreenParams;
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
-use crate::world::{Core, DeployPhase, Scope};
+use crate::world::{Core, Scope};
 
 /// Argo's default `progressDeadlineSeconds`.
 const PROGRESS_DEADLINE: SimTime = SimTime::from_secs(600);

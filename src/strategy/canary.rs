@@ -35,10 +35,11 @@
 //! up, then switch), not through the steps again; router weight changes take effect
 //! at once (no proxy propagation delay).
 
+use crate::metrics::DeployPhase;
 use crate::scenario::{CanaryParams, CanaryStep, Rollback};
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
-use crate::world::{Core, DeployPhase, Scope, Verdict};
+use crate::world::{Core, Scope, Verdict};
 
 use super::rolling::resolve_bounds;
 

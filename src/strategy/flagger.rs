@@ -44,10 +44,11 @@
 //! rolling update over the pooled service.
 
 use super::rolling::{RollingEngine, resolve_bounds};
+use crate::metrics::DeployPhase;
 use crate::scenario::{FlaggerParams, IntOrPercent, Rollback};
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
-use crate::world::{Core, DeployPhase, Scope, Verdict};
+use crate::world::{Core, Scope, Verdict};
 
 /// Kubernetes' default `progressDeadlineSeconds`, which Flagger applies to the canary.
 const PROGRESS_DEADLINE: SimTime = SimTime::from_secs(600);
@@ -423,9 +424,9 @@ impl Flagger {
 mod tests {
     use super::*;
     use crate::metrics::Outcome;
+    use crate::metrics::RunOutput;
     use crate::scenario::{Fault, StrategyKind};
     use crate::strategy::swarm::tests::{run, scenario};
-    use crate::world::RunOutput;
 
     fn flagger(step_weight: u32, max_weight: u32, threshold: u32, iterations: u32) -> StrategyKind {
         StrategyKind::Flagger(FlaggerParams {

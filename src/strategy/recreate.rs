@@ -1,8 +1,9 @@
 //! Kubernetes Deployment `Recreate`: every old pod is gone before a new one is
 //! created. A rollback recreates the old version the same way.
 
+use crate::metrics::DeployPhase;
 use crate::sim::SimTime;
-use crate::world::{Core, DeployPhase, Scope};
+use crate::world::{Core, Scope};
 
 /// Kubernetes' default `progressDeadlineSeconds` applies to Recreate too.
 const PROGRESS_DEADLINE: SimTime = SimTime::from_secs(600);

@@ -8,9 +8,10 @@
 //! the Deployment stalled; reconciling goes on. A rollback (`rollout undo`) is the
 //! same rolling update towards the previous template.
 
+use crate::metrics::DeployPhase;
 use crate::scenario::{IntOrPercent, Rollback, RollingParams};
 use crate::sim::SimTime;
-use crate::world::{Core, DeployPhase, Scope};
+use crate::world::{Core, Scope};
 
 /// Resolved surge and unavailability for `replicas`.
 pub fn resolve_bounds(replicas: u32, surge: IntOrPercent, unavail: IntOrPercent) -> (u32, u32) {

@@ -28,11 +28,12 @@
 //! is `completed` when swarmkit would mark the update completed *and* every task runs
 //! the new version and is ready.
 
+use crate::metrics::DeployPhase;
 use crate::scenario::{FailureAction, SwarmOrder, SwarmParams};
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
 use crate::world::pod::Phase;
-use crate::world::{Core, DeployPhase, Scope};
+use crate::world::{Core, Scope};
 
 #[derive(Clone, Debug)]
 struct UpdateConfig {
@@ -507,8 +508,9 @@ impl Swarm {
 pub(crate) mod tests {
     use super::*;
     use crate::metrics::Outcome;
+    use crate::metrics::RunOutput;
     use crate::scenario::*;
-    use crate::world::{RunOutput, UserTable};
+    use crate::world::UserTable;
 
     fn s(x: u64) -> SimTime {
         SimTime::from_secs(x)

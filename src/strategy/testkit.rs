@@ -1,9 +1,10 @@
 //! Hand-built scenarios for the controller tests (no TOML parser involved): the
 //! default scenario's service, cluster and traffic, with knobs the tests turn.
 
+use crate::metrics::RunOutput;
 use crate::scenario::*;
 use crate::sim::SimTime;
-use crate::world::{self, RunOutput};
+use crate::world;
 
 pub fn s(x: u64) -> SimTime {
     SimTime::from_secs(x)

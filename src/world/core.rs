@@ -6,54 +6,14 @@
 //! `timer`, counts). Handlers allocate nothing per request: queues and vectors grow to
 //! their peak once and are reused.
 
+use super::Ev;
 use super::balancer::{Balancer, Mode};
 use super::pod::{NO_NODE, Node, Phase, Pod, Req};
 use super::traffic::{Arrivals, UserTable};
-use super::{Ev, TraceEvent};
-use crate::metrics::Collector;
+use crate::metrics::{Collector, Counts, DeployPhase, TraceEvent};
 use crate::scenario::{Dist, Fault, Fidelity, Scenario};
 use crate::sim::rng::{Keyed, Purpose, Stream};
 use crate::sim::{EventQueue, SimTime};
-
-/// The phase of the deploy as the timeline shows it (DESIGN.md §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeployPhase {
-    Steady,
-    Rolling,
-    Paused,
-    Analysis,
-    Promoting,
-    RollingBack,
-    Stalled,
-    Done,
-}
-
-impl DeployPhase {
-    pub fn name(self) -> &'static str {
-        match self {
-            DeployPhase::Steady => "steady",
-            DeployPhase::Rolling => "rolling",
-            DeployPhase::Paused => "paused",
-            DeployPhase::Analysis => "analysis",
-            DeployPhase::Promoting => "promoting",
-            DeployPhase::RollingBack => "rolling_back",
-            DeployPhase::Stalled => "stalled",
-            DeployPhase::Done => "done",
-        }
-    }
-}
-
-/// Pod counts of one version, as a controller sees them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Not terminating, not gone (pending, starting, running, crash-looping).
-    pub active: u32,
-    /// Active and ready.
-    pub ready: u32,
-    /// Active and ready for at least `min_ready`.
-    pub available: u32,
-    pub terminating: u32,
-}
 
 /// What the deploy has done so far; the controller writes it, the row reads it.
 #[derive(Clone, Debug, Default)]

@@ -7,7 +7,7 @@
 //! state of the cluster. Every checker returns the violations, each with its time and
 //! a readable description; an empty list means the invariant held.
 
-use super::{Trace, TraceEvent};
+use crate::metrics::{Trace, TraceEvent};
 use crate::sim::SimTime;
 
 /// Pods per version (0 = old, 1 = new) after all events of one instant.

@@ -15,10 +15,7 @@ pub mod traffic;
 pub mod userset;
 pub mod waiting;
 
-use crate::metrics::RunRow;
-use crate::sim::SimTime;
-
-pub use self::core::{Core, Counts, DeployPhase};
+pub use self::core::Core;
 pub use traffic::UserTable;
 
 /// Everything that can happen. `Copy` and small: the queue stores them inline.
@@ -109,55 +106,6 @@ pub enum Ev {
 
 // Architecture invariant: events are small `Copy` values stored inline in the queue.
 const _: () = assert!(std::mem::size_of::<Ev>() == 16);
-
-/// One row of `events.csv`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TraceEvent {
-    pub t: SimTime,
-    pub kind: &'static str,
-    pub pod: Option<u32>,
-    pub version: Option<u8>,
-    pub node: Option<u32>,
-    pub detail: String,
-}
-
-/// The state sampled at the start of every second (trace mode).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
-    pub t_s: u64,
-    pub phase: DeployPhase,
-    pub old: Counts,
-    pub new: Counts,
-    pub new_weight: f64,
-    pub lb_old: u32,
-    pub lb_new: u32,
-}
-
-/// One row of `timeline.csv`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TimelineRow {
-    pub sample: Sample,
-    pub requests: u64,
-    /// Requests routed to the new version (in memory only; for the weight checker).
-    pub requests_new: u64,
-    pub failed: u64,
-    pub impacted: u64,
-    pub success_ratio: Option<f64>,
-    pub latency_p99_ms: Option<f64>,
-}
-
-pub struct Trace {
-    pub timeline: Vec<TimelineRow>,
-    pub events: Vec<TraceEvent>,
-}
-
-pub struct RunOutput {
-    pub row: RunRow,
-    pub latency: hdrhistogram::Histogram<u64>,
-    pub trace: Option<Trace>,
-    /// Events the run scheduled: its cost, independent of the machine.
-    pub events: u64,
-}
 
 /// Which traffic a rule looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,9 +4,10 @@
 //! person, crash loops, full disks; and `trace` for every kind.
 
 use crate::{bin, default_toml, scratch, write};
+use deploysim::metrics::RunOutput;
 use deploysim::scenario::Scenario;
 use deploysim::sim::SimTime;
-use deploysim::world::{RunOutput, UserTable};
+use deploysim::world::UserTable;
 use std::collections::BTreeSet;
 
 fn scenario(extra_release: &str, strategy: &str) -> Scenario {

@@ -8,8 +8,9 @@
 //! 5 s from the container start): it is ready 12 s after its creation.
 
 use crate::{bin, scratch, write};
+use deploysim::metrics::RunOutput;
 use deploysim::scenario::{Fault, Scenario, StrategyKind, WeightedFault};
-use deploysim::world::{RunOutput, UserTable};
+use deploysim::world::UserTable;
 
 /// 10 replicas at 200 req/s, no baseline errors, deterministic pod start-up.
 fn scenario(release: &str, strategy: &str) -> Scenario {
@@ -51,7 +52,7 @@ fn run(sc: &Scenario, strategy: &str, seed: u64) -> RunOutput {
 fn events<'a>(
     out: &'a RunOutput,
     kind: &'a str,
-) -> impl Iterator<Item = &'a deploysim::world::TraceEvent> {
+) -> impl Iterator<Item = &'a deploysim::metrics::TraceEvent> {
     out.trace
         .as_ref()
         .unwrap()

@@ -32,7 +32,7 @@ baseline_error_rate = 0.0
     crate::parse(&text)
 }
 
-fn run(sc: &Scenario, seed: u64) -> deploysim::world::RunOutput {
+fn run(sc: &Scenario, seed: u64) -> deploysim::metrics::RunOutput {
     let users = UserTable::new(&sc.traffic);
     deploysim::runner::run(sc, &users, &sc.strategies[0], seed, true)
 }

@@ -3,8 +3,9 @@
 //! Both fidelities (the request level knows the wait exactly, fluid mode from its
 //! carried queue).
 
+use deploysim::metrics::TraceEvent;
 use deploysim::sim::SimTime;
-use deploysim::world::{TraceEvent, UserTable};
+use deploysim::world::UserTable;
 
 /// Two replicas of 4 workers whose new version takes 10 ms + a 490 ms latency fault =
 /// 500 ms per request (constant), replaced by `recreate`; pulls and startups are
