@@ -6,11 +6,11 @@
 //! calls the controller, so neither of them needs the other's loop. A run is a pure
 //! function of (scenario, strategy, seed): no I/O, no clock, no threads.
 
-use crate::metrics::{Decisions, DeployPhase, Outcome, RunOutput, Sample, TimelineRow, Trace};
+use crate::metrics::{Decisions, Outcome, RunOutput, Sample, TimelineRow, Trace};
 use crate::scenario::{Fidelity, Rollback, Scenario, Strategy, StrategyKind};
 use crate::sim::SimTime;
 use crate::strategy::Controller;
-use crate::world::{Core, Ev, Scope, Verdict, core as wcore, fluid, pipeline};
+use crate::world::{Core, Ctl, Ev, RuleVerdict, Scope, fluid, pipeline};
 
 /// The per-scenario user table a run draws its users from (built once per sweep).
 pub use crate::world::UserTable;
@@ -45,16 +45,15 @@ fn run_with(
         pipeline::run_pipeline(
             &sc.pipeline,
             seed,
-            core.fault.as_ref().map(|f| f.kind()),
+            core.fault_kind(),
             &sc.monitoring.human_promote,
         )
     });
     let caught = pipeline.as_ref().and_then(|p| p.caught_at);
     if !matches!(strategy.kind, StrategyKind::None) && caught.is_none() {
-        core.q.push(sc.deploy_at, Ev::DeployStart);
+        core.schedule(sc.deploy_at, Ev::DeployStart);
     }
-    core.q
-        .push(sc.deploy_at + sc.monitoring.interval, Ev::Monitor);
+    core.schedule(sc.deploy_at + sc.monitoring.interval, Ev::Monitor);
     let mut samples: Vec<Sample> = Vec::new();
     let mut alert_streak = 0u32;
     let mut analysis_streak = 0u32;
@@ -63,7 +62,7 @@ fn run_with(
     let mut fluid = (sc.fidelity == Fidelity::Fluid).then(|| fluid::Fluid::new(&core));
     // Fluid mode: the next second boundary whose bookkeeping is due.
     let mut next_second = SimTime::ZERO;
-    while let Some((t, ev)) = core.q.pop_before(horizon) {
+    while let Some((t, ev)) = core.next_event(horizon) {
         if let Some(f) = &mut fluid {
             let through_t = t + SimTime(1);
             seconds_before(
@@ -77,21 +76,21 @@ fn run_with(
                 f.advance(&mut core, t, matches!(ev, Ev::Monitor));
             }
         }
-        core.now = t;
+        core.set_now(t);
         if let Some(ev) = core.handle(ev) {
             match ev {
                 Ev::DeployStart => {
                     core.log("deploy_start", None, || strategy.name.clone());
-                    ctrl.start(&mut core);
+                    ctrl.start(&mut Ctl::new(&mut core));
                 }
                 Ev::Sync => {
                     core.reconcile_all();
-                    ctrl.sync(&mut core);
+                    ctrl.sync(&mut Ctl::new(&mut core));
                 }
-                Ev::Timer { tag } => ctrl.timer(tag, &mut core),
+                Ev::Timer { tag } => ctrl.timer(tag, &mut Ctl::new(&mut core)),
                 Ev::Monitor => {
-                    core.q.push(t + sc.monitoring.interval, Ev::Monitor);
-                    if core.evaluate(Scope::Service) == Verdict::Fail {
+                    core.schedule(t + sc.monitoring.interval, Ev::Monitor);
+                    if core.evaluate(Scope::Service) == RuleVerdict::Fail {
                         alert_streak += 1;
                     } else {
                         alert_streak = 0;
@@ -100,20 +99,20 @@ fn run_with(
                     if fired && alert_streak == sc.monitoring.failures.max(1) {
                         core.log("alert", None, || "alert rule fired".into());
                     }
-                    if fired && core.deploy.detect_at.is_none() {
-                        core.deploy.detect_at = Some(t);
+                    if fired {
+                        core.detected_at(t);
                     }
                     // The strategy's own analysis, while the deploy runs.
                     let mut analysis_failed = false;
                     if strategy.rollback == Rollback::Auto
-                        && core.deploy.done_at.is_none()
-                        && core.deploy.decide_at.is_none()
+                        && core.deploy().done_at.is_none()
+                        && core.deploy().decide_at.is_none()
                         && let Some(scope) = ctrl.analysis_scope()
                     {
                         match core.evaluate(scope) {
-                            Verdict::Fail => analysis_streak += 1,
-                            Verdict::Pass => analysis_streak = 0,
-                            Verdict::NoVerdict => {}
+                            RuleVerdict::Fail => analysis_streak += 1,
+                            RuleVerdict::Pass => analysis_streak = 0,
+                            RuleVerdict::NoVerdict => {}
                         }
                         if analysis_streak >= sc.monitoring.failures.max(1) {
                             analysis_failed = true;
@@ -123,25 +122,25 @@ fn run_with(
                         }
                     }
                     if analysis_failed {
-                        core.deploy.detect_at.get_or_insert(t);
+                        core.detected_at(t);
                         core.request_rollback();
                     } else if fired
                         && !paged
                         && strategy.rollback != Rollback::None
-                        && core.deploy.decide_at.is_none()
+                        && core.deploy().decide_at.is_none()
                     {
                         paged = true;
                         let d = core.people_draw(&sc.monitoring.human_response);
                         core.log("paged", None, || {
                             format!("a person responds in {}", d.human())
                         });
-                        core.q.push(t + d, Ev::HumanRollback);
+                        core.schedule(t + d, Ev::HumanRollback);
                     }
                 }
                 Ev::HumanRollback => {
                     // The person checks the dashboards first: a release whose alert has
                     // cleared (e.g. a brief dip during the rollout) is left in place.
-                    if core.evaluate(Scope::Service) == Verdict::Fail || alert_streak > 0 {
+                    if core.evaluate(Scope::Service) == RuleVerdict::Fail || alert_streak > 0 {
                         core.request_rollback();
                     } else {
                         paged = false;
@@ -149,8 +148,8 @@ fn run_with(
                     }
                 }
                 Ev::Tick => {
-                    second_starts(&mut core, trace.then_some(&mut samples));
-                    core.q.push(t + SimTime::from_secs(1), Ev::Tick);
+                    core.second_starts(trace.then_some(&mut samples));
+                    core.schedule(t + SimTime::from_secs(1), Ev::Tick);
                 }
                 // `Core::handle` has taken every world event.
                 _ => {}
@@ -158,16 +157,14 @@ fn run_with(
         }
         // The request is taken (cleared) first, whether or not it is acted on.
         if core.take_rollback_request()
-            && core.deploy.decide_at.is_none()
+            && core.deploy().decide_at.is_none()
             && !matches!(strategy.kind, StrategyKind::None)
         {
-            core.deploy.decide_at = Some(t);
-            core.phase = DeployPhase::RollingBack;
-            core.log("rollback_start", None, String::new);
+            core.decide_rollback();
             if let Some(f) = &mut fluid {
                 f.materialize(&mut core);
             }
-            ctrl.rollback(&mut core);
+            ctrl.rollback(&mut Ctl::new(&mut core));
             core.check_rollback_traffic();
         }
     }
@@ -182,7 +179,7 @@ fn run_with(
         f.advance(&mut core, horizon, false);
         f.finish(&mut core);
     }
-    core.now = horizon;
+    core.set_now(horizon);
     let mut out = finish(core, strategy, seed, samples, caught.is_some());
     if let Some(p) = pipeline {
         out.row.caught_stage = p.caught_at.map(|i| sc.pipeline[i].name.clone());
@@ -204,40 +201,21 @@ fn seconds_before(
 ) {
     while *next < end {
         f.advance(core, *next, true);
-        core.now = *next;
-        second_starts(core, samples.as_deref_mut());
+        core.set_now(*next);
+        core.second_starts(samples.as_deref_mut());
         *next += SimTime::from_secs(1);
     }
 }
 
-/// At every whole second (`core.now`): a second in which the balancer had no endpoint
-/// at its start is marked, and the trace samples the state.
-fn second_starts(core: &mut Core<'_>, samples: Option<&mut Vec<Sample>>) {
-    let t = core.now;
-    if core.lb.total() == 0 {
-        core.metrics.mark_no_endpoint(t);
-    }
-    if let Some(samples) = samples {
-        samples.push(Sample {
-            t_s: t.second() as u64,
-            phase: core.phase,
-            old: core.counts(0),
-            new: core.counts(1),
-            new_weight: core.lb.new_share(),
-            lb_old: core.lb.count(0) as u32,
-            lb_new: core.lb.count(1) as u32,
-        });
-    }
-}
-
 fn finish(
-    mut core: Core<'_>,
+    core: Core<'_>,
     strategy: &Strategy,
     seed: u64,
     samples: Vec<Sample>,
     caught: bool,
 ) -> RunOutput {
-    let d = &core.deploy;
+    let mut end = core.into_parts();
+    let d = &end.deploy;
     let outcome = if matches!(strategy.kind, StrategyKind::None) || caught {
         Outcome::None
     } else if d.rollback_complete {
@@ -257,21 +235,20 @@ fn finish(
         decide: d.decide_at,
         rollback_done: d.rollback_traffic_at,
     };
-    let false_rollback = !core.faulty && d.decide_at.is_some();
-    let fault = core.fault.as_ref().map(|f| f.kind().name());
-    let sc = core.sc;
-    let row = core.metrics.finish(
+    let false_rollback = !end.faulty && d.decide_at.is_some();
+    let fault = end.fault.as_ref().map(|f| f.kind().name());
+    let row = end.metrics.finish(
         &strategy.name,
         seed,
-        core.faulty,
+        end.faulty,
         fault,
         outcome,
         &decisions,
         false_rollback,
-        &sc.slo,
+        &end.sc.slo,
     );
-    let trace = core.log.take().map(|events| {
-        let m = &core.metrics;
+    let m = &end.metrics;
+    let trace = end.log.take().map(|events| {
         let timeline = samples
             .into_iter()
             .map(|sample| {
@@ -291,17 +268,11 @@ fn finish(
             .collect();
         Trace { timeline, events }
     });
-    let latency = std::mem::replace(
-        &mut core.metrics.hist,
-        hdrhistogram::Histogram::new_with_bounds(1, 2, 1).expect("static bounds are valid"),
-    );
-    let events = core.q.pushes();
-    wcore::recycle_queue(std::mem::take(&mut core.q));
     RunOutput {
         row,
-        latency,
+        latency: end.metrics.hist,
         trace,
-        events,
+        events: end.events,
     }
 }
 

@@ -46,7 +46,7 @@ use crate::metrics::DeployPhase;
 use crate::scenario::BlueGreenParams;
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
-use crate::world::{Core, Scope};
+use crate::world::{Ctl, Scope};
 
 /// Argo's default `progressDeadlineSeconds`.
 const PROGRESS_DEADLINE: SimTime = SimTime::from_secs(600);
@@ -108,53 +108,56 @@ impl BlueGreen {
         }
     }
 
-    pub fn start(&mut self, core: &mut Core) {
-        core.phase = DeployPhase::Rolling;
+    pub fn start(&mut self, core: &mut Ctl) {
+        core.set_phase(DeployPhase::Rolling);
         core.set_mode(Mode::Weighted {
             new_weight: 0,
             sticky: false,
         });
         core.set_desired(1, self.replicas);
-        self.last_progress_at = core.now;
-        core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+        self.last_progress_at = core.now();
+        core.timer(core.now() + PROGRESS_DEADLINE, T_DEADLINE);
         self.sync(core);
     }
 
     /// Points the active service at `version`; the balancer follows after the lag.
-    fn switch_to(&mut self, core: &mut Core, version: u8) {
+    fn switch_to(&mut self, core: &mut Ctl, version: u8) {
         self.active = version;
         self.switch_applied = false;
         core.log("switch", None, || {
             format!("active service -> version {version}")
         });
-        core.timer(core.now + core.sc.load_balancer.endpoint_lag, T_SWITCH);
+        core.timer(
+            core.now() + core.scenario().load_balancer.endpoint_lag,
+            T_SWITCH,
+        );
     }
 
     /// The progress deadline while the new ReplicaSet is not fully available: any
     /// change of its pod counts re-arms it (and clears a stall).
-    fn note_progress(&mut self, core: &mut Core, phase: DeployPhase) {
+    fn note_progress(&mut self, core: &mut Ctl, phase: DeployPhase) {
         let c = core.counts(1);
         let p = (c.active, c.available);
         if p != self.last_progress {
             self.last_progress = p;
-            self.last_progress_at = core.now;
-            if core.deploy.stalled {
-                core.deploy.stalled = false;
-                core.phase = phase;
+            self.last_progress_at = core.now();
+            if core.stalled() {
+                core.set_stalled(false);
+                core.set_phase(phase);
             }
-            core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+            core.timer(core.now() + PROGRESS_DEADLINE, T_DEADLINE);
         }
     }
 
-    pub fn sync(&mut self, core: &mut Core) {
+    pub fn sync(&mut self, core: &mut Ctl) {
         let r = self.replicas;
         match self.state {
             State::Preview => {
                 self.note_progress(core, DeployPhase::Rolling);
                 if core.counts(1).available >= r {
                     self.state = State::Checking;
-                    core.phase = DeployPhase::Paused;
-                    core.deploy.stalled = false;
+                    core.set_phase(DeployPhase::Paused);
+                    core.set_stalled(false);
                     let d = self.p.preview_duration;
                     core.log("preview_ready", None, || {
                         format!(
@@ -163,10 +166,10 @@ impl BlueGreen {
                         )
                     });
                     if self.p.preview_rate > 0.0 {
-                        let lag = core.sc.load_balancer.endpoint_lag;
-                        core.timer(core.now + lag, T_PREVIEW_LOAD);
+                        let lag = core.scenario().load_balancer.endpoint_lag;
+                        core.timer(core.now() + lag, T_PREVIEW_LOAD);
                     }
-                    core.timer(core.now + d, T_PREVIEW_DONE);
+                    core.timer(core.now() + d, T_PREVIEW_DONE);
                 }
             }
             State::Promotable => {
@@ -186,7 +189,7 @@ impl BlueGreen {
                 if back && old_ready && !self.abort_wait_started {
                     self.abort_wait_started = true;
                     match self.abort_delay {
-                        Some(d) => core.timer(core.now + d, T_ABORT_SCALE_DOWN),
+                        Some(d) => core.timer(core.now() + d, T_ABORT_SCALE_DOWN),
                         None => core.log("keep_preview", None, || {
                             "abort_scale_down_delay = 0s: the preview stack is never scaled down"
                                 .into()
@@ -196,9 +199,7 @@ impl BlueGreen {
                 let settled = self.abort_delay.is_none() || core.counts(1).active == 0;
                 if back && old_ready && self.abort_wait_started && settled {
                     self.state = State::Aborted;
-                    core.phase = DeployPhase::Done;
-                    core.deploy.rollback_complete = true;
-                    core.log("rollback_complete", None, String::new);
+                    core.rollback_complete();
                 }
             }
             _ => {}
@@ -207,48 +208,48 @@ impl BlueGreen {
 
     /// Promotion is decided (automatically or by a person): switch now if the new
     /// ReplicaSet is fully available, otherwise as soon as it is.
-    fn promotion_decided(&mut self, core: &mut Core) {
-        core.deploy.gated = false;
+    fn promotion_decided(&mut self, core: &mut Ctl) {
+        core.set_gated(false);
         let c = core.counts(1);
         if c.available >= self.replicas {
             self.promote(core);
             return;
         }
         self.state = State::Promotable;
-        core.phase = DeployPhase::Promoting;
+        core.set_phase(DeployPhase::Promoting);
         let (a, r) = (c.available, self.replicas);
         core.log("promotion_waits", None, || {
             format!("new ReplicaSet not fully available ({a} of {r}): switch deferred")
         });
         self.last_progress = (c.active, c.available);
-        self.last_progress_at = core.now;
-        core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+        self.last_progress_at = core.now();
+        core.timer(core.now() + PROGRESS_DEADLINE, T_DEADLINE);
     }
 
-    fn promote(&mut self, core: &mut Core) {
+    fn promote(&mut self, core: &mut Ctl) {
         self.state = State::Switched;
-        core.phase = DeployPhase::Promoting;
-        core.deploy.gated = false;
-        core.deploy.stalled = false;
+        core.set_phase(DeployPhase::Promoting);
+        core.set_gated(false);
+        core.set_stalled(false);
         core.preview_traffic(0.0);
         core.log("promote", None, String::new);
         self.switch_to(core, 1);
-        core.timer(core.now + self.p.scale_down_delay, T_SCALE_DOWN);
+        core.timer(core.now() + self.p.scale_down_delay, T_SCALE_DOWN);
     }
 
-    pub fn timer(&mut self, tag: u32, core: &mut Core) {
+    pub fn timer(&mut self, tag: u32, core: &mut Ctl) {
         match tag {
             T_PREVIEW_DONE if self.state == State::Checking => {
                 if self.p.auto_promote {
                     self.promotion_decided(core);
                 } else {
                     self.state = State::Gated;
-                    core.deploy.gated = true;
-                    let d = core.people_draw(&core.sc.monitoring.human_promote);
+                    core.set_gated(true);
+                    let d = core.people_draw(&core.scenario().monitoring.human_promote);
                     core.log("pause", None, || {
                         format!("a person promotes in {}", d.human())
                     });
-                    core.timer(core.now + d, T_PERSON);
+                    core.timer(core.now() + d, T_PERSON);
                 }
             }
             T_PERSON if self.state == State::Gated => self.promotion_decided(core),
@@ -259,9 +260,7 @@ impl BlueGreen {
                 core.log("scale_down", None, || "old stack scaled down".into());
                 core.set_desired(0, 0);
                 self.state = State::Done;
-                core.phase = DeployPhase::Done;
-                core.deploy.done_at = Some(core.now);
-                core.log("deploy_complete", None, String::new);
+                core.deploy_complete(String::new);
             }
             T_SWITCH if !self.switch_applied => {
                 self.switch_applied = true;
@@ -280,12 +279,9 @@ impl BlueGreen {
             }
             T_DEADLINE
                 if matches!(self.state, State::Preview | State::Promotable)
-                    && !core.deploy.stalled
-                    && core.now >= self.last_progress_at + PROGRESS_DEADLINE =>
+                    && core.now() >= self.last_progress_at + PROGRESS_DEADLINE =>
             {
-                core.deploy.stalled = true;
-                core.phase = DeployPhase::Stalled;
-                core.log("stalled", None, || "ProgressDeadlineExceeded".into());
+                core.progress_deadline_exceeded(false);
             }
             _ => {}
         }
@@ -309,7 +305,7 @@ impl BlueGreen {
         }
     }
 
-    pub fn rollback(&mut self, core: &mut Core) {
+    pub fn rollback(&mut self, core: &mut Ctl) {
         // After the old stack is gone Argo has nothing to abort: going back is a new
         // rollout, and the version it replaces goes after `scaleDownDelaySeconds`.
         self.abort_delay = if self.state == State::Done {
@@ -318,8 +314,8 @@ impl BlueGreen {
             self.p.abort_scale_down_delay
         };
         self.state = State::Aborting;
-        core.deploy.gated = false;
-        core.deploy.stalled = false;
+        core.set_gated(false);
+        core.set_stalled(false);
         core.preview_traffic(0.0);
         core.log("abort", None, || "rollout aborted".into());
         if core.desired(0) != self.replicas {

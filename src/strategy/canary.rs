@@ -39,7 +39,7 @@ use crate::metrics::DeployPhase;
 use crate::scenario::{CanaryParams, CanaryStep, Rollback};
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
-use crate::world::{Core, Scope, Verdict};
+use crate::world::{Ctl, RuleVerdict, Scope};
 
 use super::rolling::resolve_bounds;
 
@@ -264,7 +264,7 @@ impl Canary {
         (self.epoch << 3) | kind
     }
 
-    fn set_weight_mode(&self, core: &mut Core, w: u32) {
+    fn set_weight_mode(&self, core: &mut Ctl, w: u32) {
         if self.p.traffic_routing {
             core.set_mode(Mode::Weighted {
                 new_weight: w,
@@ -273,8 +273,8 @@ impl Canary {
         }
     }
 
-    pub fn start(&mut self, core: &mut Core) {
-        core.phase = DeployPhase::Rolling;
+    pub fn start(&mut self, core: &mut Ctl) {
+        core.set_phase(DeployPhase::Rolling);
         core.set_mode(if self.p.traffic_routing {
             Mode::Weighted {
                 new_weight: 0,
@@ -283,15 +283,15 @@ impl Canary {
         } else {
             Mode::Pooled
         });
-        self.last_progress_at = core.now;
-        core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+        self.last_progress_at = core.now();
+        core.timer(core.now() + PROGRESS_DEADLINE, T_DEADLINE);
         self.sync(core);
     }
 
     /// Scales both ReplicaSets towards the current target; true once the canary has
     /// all its desired pods available and the stable set all its desired pods. With
     /// a router, the weight follows once the canary is available.
-    fn scale(&mut self, core: &mut Core) -> bool {
+    fn scale(&mut self, core: &mut Ctl) -> bool {
         let r = self.limits.replicas;
         if self.p.traffic_routing {
             let canary = self
@@ -310,7 +310,7 @@ impl Canary {
             }
             ready && core.counts(0).active == r
         } else {
-            let view = |core: &Core, v: u8| RsView {
+            let view = |core: &Ctl, v: u8| RsView {
                 spec: core.desired(v),
                 available: core.counts(v).available,
             };
@@ -336,7 +336,7 @@ impl Canary {
         }
     }
 
-    pub fn sync(&mut self, core: &mut Core) {
+    pub fn sync(&mut self, core: &mut Ctl) {
         loop {
             match self.state {
                 State::Steps => {
@@ -347,12 +347,9 @@ impl Canary {
                 State::Promoting => {
                     if self.scale(core) {
                         self.state = State::Done;
-                        core.phase = DeployPhase::Done;
-                        core.deploy.done_at = Some(core.now);
-                        core.deploy.stalled = false;
-                        core.log("deploy_complete", None, String::new);
+                        core.deploy_complete(String::new);
                         if self.p.traffic_routing {
-                            core.timer(core.now + self.p.scale_down_delay, T_OLD_SCALE_DOWN);
+                            core.timer(core.now() + self.p.scale_down_delay, T_OLD_SCALE_DOWN);
                         }
                     }
                     break;
@@ -368,26 +365,26 @@ impl Canary {
     }
 
     /// Works on the current step; true when it completed (go on to the next).
-    fn run_step(&mut self, core: &mut Core) -> bool {
+    fn run_step(&mut self, core: &mut Ctl) -> bool {
         let Some(step) = self.p.steps.get(self.step).cloned() else {
             self.state = State::Promoting;
             self.weight = 100;
             self.canary_scale = None;
-            core.phase = DeployPhase::Promoting;
+            core.set_phase(DeployPhase::Promoting);
             core.log("promote", None, || "promoting to 100%".into());
             return true;
         };
         let done = match step {
             CanaryStep::SetWeight(w) => {
                 self.weight = w;
-                core.phase = DeployPhase::Rolling;
+                core.set_phase(DeployPhase::Rolling);
                 self.scale(core)
             }
             CanaryStep::SetCanaryScale(n) => {
                 if self.p.traffic_routing {
                     self.canary_scale = Some(n);
                 }
-                core.phase = DeployPhase::Rolling;
+                core.set_phase(DeployPhase::Rolling);
                 self.scale(core)
             }
             CanaryStep::Pause(d) => {
@@ -395,22 +392,22 @@ impl Canary {
                 self.scale(core);
                 if !self.entered {
                     self.entered = true;
-                    core.phase = DeployPhase::Paused;
+                    core.set_phase(DeployPhase::Paused);
                     let wait = match d {
                         Some(d) => d,
                         None => {
-                            core.deploy.gated = true;
-                            core.people_draw(&core.sc.monitoring.human_promote)
+                            core.set_gated(true);
+                            core.people_draw(&core.scenario().monitoring.human_promote)
                         }
                     };
                     core.log("pause", None, || match d {
                         Some(_) => format!("pause {}", wait.human()),
                         None => format!("indefinite pause; a person resumes in {}", wait.human()),
                     });
-                    core.timer(core.now + wait, self.tag(T_STEP));
+                    core.timer(core.now() + wait, self.tag(T_STEP));
                 }
                 if self.released {
-                    core.deploy.gated = false;
+                    core.set_gated(false);
                 }
                 self.released
             }
@@ -418,9 +415,12 @@ impl Canary {
                 self.scale(core);
                 if !self.entered {
                     self.entered = true;
-                    core.phase = DeployPhase::Analysis;
+                    core.set_phase(DeployPhase::Analysis);
                     core.log("analysis", None, || "analysis step started".into());
-                    core.timer(core.now + core.sc.monitoring.window, self.tag(T_STEP));
+                    core.timer(
+                        core.now() + core.scenario().monitoring.window,
+                        self.tag(T_STEP),
+                    );
                 }
                 self.released
             }
@@ -436,7 +436,7 @@ impl Canary {
         done
     }
 
-    fn sync_abort(&mut self, core: &mut Core) {
+    fn sync_abort(&mut self, core: &mut Ctl) {
         let r = self.limits.replicas;
         if self.p.traffic_routing {
             if core.desired(0) != r {
@@ -460,25 +460,23 @@ impl Canary {
             || (core.desired(1) == 0 && c1.active == 0);
         if back && c0.available >= r && canary_settled {
             self.state = State::Aborted;
-            core.phase = DeployPhase::Done;
-            core.deploy.rollback_complete = true;
-            core.log("rollback_complete", None, String::new);
+            core.rollback_complete();
         }
     }
 
     /// Router weight 0; the canary goes after the abort delay, if ever.
-    fn switch_back(&mut self, core: &mut Core) {
+    fn switch_back(&mut self, core: &mut Ctl) {
         self.switched_back = true;
         self.set_weight_mode(core, 0);
         match self.abort_delay {
-            Some(d) => core.timer(core.now + d, T_ABORT_SCALE_DOWN),
+            Some(d) => core.timer(core.now() + d, T_ABORT_SCALE_DOWN),
             None => core.log("keep_canary", None, || {
                 "abort_scale_down_delay = 0s: the canary is never scaled down".into()
             }),
         }
     }
 
-    fn note_progress(&mut self, core: &mut Core) {
+    fn note_progress(&mut self, core: &mut Ctl) {
         let p = (
             core.desired(1),
             core.counts(1).available,
@@ -488,12 +486,12 @@ impl Canary {
         );
         if p != self.last_progress {
             self.last_progress = p;
-            self.last_progress_at = core.now;
-            if core.deploy.stalled && self.state == State::Steps {
-                core.deploy.stalled = false;
-                core.phase = DeployPhase::Rolling;
+            self.last_progress_at = core.now();
+            if core.stalled() && self.state == State::Steps {
+                core.set_stalled(false);
+                core.set_phase(DeployPhase::Rolling);
             }
-            core.timer(core.now + PROGRESS_DEADLINE, T_DEADLINE);
+            core.timer(core.now() + PROGRESS_DEADLINE, T_DEADLINE);
         }
     }
 
@@ -506,14 +504,14 @@ impl Canary {
             )
     }
 
-    pub fn timer(&mut self, tag: u32, core: &mut Core) {
+    pub fn timer(&mut self, tag: u32, core: &mut Ctl) {
         match tag & 7 {
             T_STEP if tag >> 3 == self.epoch && self.state == State::Steps => {
                 if matches!(self.p.steps.get(self.step), Some(CanaryStep::Analysis)) {
                     self.analysis_step(core);
                 } else {
                     self.released = true;
-                    if core.deploy.gated {
+                    if core.gated() {
                         core.log("resume", None, || "a person resumed the rollout".into());
                     }
                     self.sync(core);
@@ -532,40 +530,37 @@ impl Canary {
                 let active = matches!(self.state, State::Steps | State::Promoting);
                 if active
                     && !self.waiting_at_step()
-                    && !core.deploy.stalled
-                    && core.now >= self.last_progress_at + PROGRESS_DEADLINE
+                    && core.now() >= self.last_progress_at + PROGRESS_DEADLINE
                 {
-                    core.deploy.stalled = true;
-                    core.phase = DeployPhase::Stalled;
-                    core.log("stalled", None, || "ProgressDeadlineExceeded".into());
+                    core.progress_deadline_exceeded(false);
                 }
             }
             _ => {}
         }
     }
 
-    fn analysis_step(&mut self, core: &mut Core) {
+    fn analysis_step(&mut self, core: &mut Ctl) {
         match core.evaluate(Scope::NewVersion) {
-            Verdict::Pass => {
+            RuleVerdict::Pass => {
                 core.log("analysis_passed", None, String::new);
                 self.released = true;
                 self.sync(core);
             }
-            Verdict::NoVerdict => {
+            RuleVerdict::NoVerdict => {
                 core.log("analysis_inconclusive", None, || {
                     "too few canary requests; treated as passed".into()
                 });
                 self.released = true;
                 self.sync(core);
             }
-            Verdict::Fail => {
+            RuleVerdict::Fail => {
                 core.log("analysis_failed", None, || "analysis step failed".into());
-                core.deploy.detect_at.get_or_insert(core.now);
+                core.detected();
                 if self.rollback == Rollback::Auto {
                     core.request_rollback();
                 } else {
-                    core.deploy.gated = true;
-                    core.phase = DeployPhase::Paused;
+                    core.set_gated(true);
+                    core.set_phase(DeployPhase::Paused);
                 }
             }
         }
@@ -575,7 +570,7 @@ impl Canary {
         matches!(self.state, State::Steps | State::Promoting).then_some(Scope::NewVersion)
     }
 
-    pub fn rollback(&mut self, core: &mut Core) {
+    pub fn rollback(&mut self, core: &mut Ctl) {
         let after_done = self.state == State::Done;
         // After full promotion Argo has nothing to abort: going back is a new rollout,
         // and the version it replaces goes after `scaleDownDelaySeconds`.
@@ -588,8 +583,8 @@ impl Canary {
         self.weight = 0;
         self.canary_scale = None;
         self.epoch += 1;
-        core.deploy.gated = false;
-        core.deploy.stalled = false;
+        core.set_gated(false);
+        core.set_stalled(false);
         core.log("abort", None, || "rollout aborted".into());
         // Before full promotion the stable set is still at full size (with a
         // router): traffic goes back at once, whatever its readiness.

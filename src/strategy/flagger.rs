@@ -48,7 +48,7 @@ use crate::metrics::DeployPhase;
 use crate::scenario::{FlaggerParams, IntOrPercent, Rollback};
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
-use crate::world::{Core, Scope, Verdict};
+use crate::world::{Ctl, RuleVerdict, Scope};
 
 /// Kubernetes' default `progressDeadlineSeconds`, which Flagger applies to the canary.
 const PROGRESS_DEADLINE: SimTime = SimTime::from_secs(600);
@@ -139,7 +139,7 @@ impl Flagger {
             .map(|&w| w.min(100))
     }
 
-    fn set_weight(&mut self, w: u32, core: &mut Core) {
+    fn set_weight(&mut self, w: u32, core: &mut Ctl) {
         self.weight = w;
         core.set_mode(Mode::Weighted {
             new_weight: w,
@@ -147,22 +147,22 @@ impl Flagger {
         });
     }
 
-    pub fn start(&mut self, core: &mut Core) {
-        core.phase = DeployPhase::Analysis;
+    pub fn start(&mut self, core: &mut Ctl) {
+        core.set_phase(DeployPhase::Analysis);
         self.set_weight(0, core);
         core.log("flagger", None, || {
             "new revision detected, scaling up canary".into()
         });
         core.set_desired(1, self.replicas);
-        self.canary_progress_at = core.now;
-        core.timer(core.now + self.p.interval, TICK);
+        self.canary_progress_at = core.now();
+        core.timer(core.now() + self.p.interval, TICK);
     }
 
-    pub fn sync(&mut self, core: &mut Core) {
+    pub fn sync(&mut self, core: &mut Ctl) {
         match &self.state {
             State::Progressing => {
                 if core.counts(1).available >= self.replicas {
-                    self.canary_progress_at = core.now;
+                    self.canary_progress_at = core.now();
                 }
             }
             State::Promoting | State::Finalising => {
@@ -186,7 +186,7 @@ impl Flagger {
         }
     }
 
-    pub fn timer(&mut self, _tag: u32, core: &mut Core) {
+    pub fn timer(&mut self, _tag: u32, core: &mut Ctl) {
         let again = match self.state {
             State::Progressing => {
                 self.progress(core);
@@ -204,9 +204,7 @@ impl Flagger {
             State::Finalising => {
                 self.scale_canary_to_zero(core);
                 self.state = State::Done;
-                core.phase = DeployPhase::Done;
-                core.deploy.done_at = Some(core.now);
-                core.log("deploy_complete", None, || "promotion completed".into());
+                core.deploy_complete(|| "promotion completed".into());
                 false
             }
             _ => false,
@@ -217,20 +215,15 @@ impl Flagger {
                 State::Progressing | State::Promoting | State::Finalising
             )
         {
-            core.timer(core.now + self.p.interval, TICK);
+            core.timer(core.now() + self.p.interval, TICK);
         }
     }
 
     /// The canary's pods are the oldest new-version ones (created at tick 0); all
     /// traffic went to the primary one interval ago, so they leave unrouted.
-    fn scale_canary_to_zero(&mut self, core: &mut Core) {
-        let mut new_pods: Vec<u32> = (0..core.pods.len() as u32)
-            .filter(|&i| {
-                let p = &core.pods[i as usize];
-                p.version == 1 && p.active()
-            })
-            .collect();
-        new_pods.sort_by_key(|&i| (core.pods[i as usize].created, i));
+    fn scale_canary_to_zero(&mut self, core: &mut Ctl) {
+        let mut new_pods: Vec<u32> = core.active_pods(1).collect();
+        new_pods.sort_by_key(|&i| (core.pod(i).created, i));
         let surplus = new_pods.len().saturating_sub(self.replicas as usize);
         for &p in &new_pods[..surplus] {
             core.terminate_unrouted(p);
@@ -239,13 +232,13 @@ impl Flagger {
     }
 
     /// One analysis tick while progressing.
-    fn progress(&mut self, core: &mut Core) {
+    fn progress(&mut self, core: &mut Ctl) {
         if core.counts(1).available < self.replicas {
-            if core.now.saturating_sub(self.canary_progress_at) >= PROGRESS_DEADLINE {
+            if core.now().saturating_sub(self.canary_progress_at) >= PROGRESS_DEADLINE {
                 core.log("flagger", None, || {
                     "canary progress deadline exceeded".into()
                 });
-                core.deploy.detect_at.get_or_insert(core.now);
+                core.detected();
                 self.fail(core);
             }
             return;
@@ -269,7 +262,7 @@ impl Flagger {
                     core.log("check_failed", None, || format!("failed checks {n}"));
                     // DESIGN §6: detection is the first failed check, not the one that
                     // reaches the threshold (that one only decides).
-                    core.deploy.detect_at.get_or_insert(core.now);
+                    core.detected();
                     return;
                 }
             }
@@ -294,16 +287,13 @@ impl Flagger {
         }
     }
 
-    fn check(&self, core: &Core) -> Check {
+    fn check(&self, core: &Ctl) -> Check {
         match core.evaluate(Scope::NewVersion) {
-            Verdict::Pass => Check::Pass,
-            Verdict::Fail => Check::Fail,
-            Verdict::NoVerdict if self.weight == 0 => Check::Pass,
-            Verdict::NoVerdict => {
-                let window = core.sc.monitoring.window;
-                let from = core.now.saturating_sub(window).second();
-                let (requests, _) = core.metrics.window(from, core.now.second(), Some(1));
-                if requests == 0 {
+            RuleVerdict::Pass => Check::Pass,
+            RuleVerdict::Fail => Check::Fail,
+            RuleVerdict::NoVerdict if self.weight == 0 => Check::Pass,
+            RuleVerdict::NoVerdict => {
+                if core.window_requests(Scope::NewVersion) == 0 {
                     Check::Fail
                 } else {
                     Check::Halt
@@ -312,7 +302,7 @@ impl Flagger {
         }
     }
 
-    fn fail(&mut self, core: &mut Core) {
+    fn fail(&mut self, core: &mut Ctl) {
         if self.rollback == Rollback::Auto {
             core.log("analysis_failed", None, || {
                 format!("canary failed after {} failed checks", self.failed_checks)
@@ -320,16 +310,16 @@ impl Flagger {
             core.request_rollback();
         } else {
             self.state = State::Halted;
-            core.deploy.stalled = true;
-            core.phase = DeployPhase::Stalled;
+            core.set_stalled(true);
+            core.set_phase(DeployPhase::Stalled);
             core.log("analysis_failed", None, || "canary halted".into());
         }
     }
 
-    fn promote(&mut self, core: &mut Core) {
+    fn promote(&mut self, core: &mut Ctl) {
         core.log("promote", None, || "copying canary spec to primary".into());
         self.state = State::Promoting;
-        core.phase = DeployPhase::Promoting;
+        core.set_phase(DeployPhase::Promoting);
         self.primary_ready = false;
         self.sync(core);
     }
@@ -337,10 +327,10 @@ impl Flagger {
     /// One reconcile of the primary's rolling update towards the new version; the
     /// canary's `replicas` new pods are not the primary's. Returns true when the
     /// primary has rolled out.
-    fn primary_step(&self, core: &mut Core) -> bool {
+    fn primary_step(&self, core: &mut Ctl) -> bool {
         let r = self.replicas;
         let canary = r;
-        let primary_new = |core: &Core| core.desired(1).saturating_sub(canary);
+        let primary_new = |core: &Ctl| core.desired(1).saturating_sub(canary);
         let total = core.desired(0) + primary_new(core);
         let max_total = r + self.surge;
         if primary_new(core) < r && total < max_total {
@@ -370,7 +360,7 @@ impl Flagger {
 
     /// During promotion the canary keeps `max_weight`; the primary's share goes to its
     /// old and new pods in proportion to the ready ones.
-    fn promotion_weight(&mut self, core: &mut Core) {
+    fn promotion_weight(&mut self, core: &mut Ctl) {
         let max = self.max_weight();
         let ready_old = core.counts(0).ready;
         let ready_new = core.counts(1).ready.saturating_sub(self.replicas);
@@ -388,7 +378,7 @@ impl Flagger {
         None
     }
 
-    pub fn rollback(&mut self, core: &mut Core) {
+    pub fn rollback(&mut self, core: &mut Ctl) {
         match self.state {
             State::Progressing | State::Halted => {
                 self.set_weight(0, core);
@@ -408,15 +398,13 @@ impl Flagger {
                 });
             }
         }
-        core.deploy.stalled = false;
+        core.set_stalled(false);
         self.sync(core);
     }
 
-    fn rollback_done(&mut self, core: &mut Core) {
+    fn rollback_done(&mut self, core: &mut Ctl) {
         self.state = State::Done;
-        core.phase = DeployPhase::Done;
-        core.deploy.rollback_complete = true;
-        core.log("rollback_complete", None, String::new);
+        core.rollback_complete();
     }
 }
 

@@ -14,7 +14,7 @@ pub mod swarm;
 pub(crate) mod testkit;
 
 use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
-use crate::world::{Core, Scope};
+use crate::world::{Ctl, Scope};
 
 pub enum Controller {
     None,
@@ -52,7 +52,7 @@ impl Controller {
     }
 
     /// The deploy starts (at `deploy_at`).
-    pub fn start(&mut self, core: &mut Core) {
+    pub fn start(&mut self, core: &mut Ctl) {
         match self {
             Controller::None => {}
             Controller::Recreate(c) => c.start(core),
@@ -65,7 +65,7 @@ impl Controller {
     }
 
     /// Something changed (pod ready, gone, crashed...): reconcile.
-    pub fn sync(&mut self, core: &mut Core) {
+    pub fn sync(&mut self, core: &mut Ctl) {
         match self {
             Controller::None => {}
             Controller::Recreate(c) => c.sync(core),
@@ -77,7 +77,7 @@ impl Controller {
         }
     }
 
-    pub fn timer(&mut self, tag: u32, core: &mut Core) {
+    pub fn timer(&mut self, tag: u32, core: &mut Ctl) {
         match self {
             Controller::None => {}
             Controller::Recreate(c) => c.timer(tag, core),
@@ -103,7 +103,7 @@ impl Controller {
     }
 
     /// Start rolling back to the previous version.
-    pub fn rollback(&mut self, core: &mut Core) {
+    pub fn rollback(&mut self, core: &mut Ctl) {
         match self {
             Controller::None => {}
             Controller::Recreate(c) => c.rollback(core),

@@ -3,7 +3,7 @@
 
 use crate::metrics::DeployPhase;
 use crate::sim::SimTime;
-use crate::world::{Core, Scope};
+use crate::world::{Ctl, Scope};
 
 /// Kubernetes' default `progressDeadlineSeconds` applies to Recreate too.
 const PROGRESS_DEADLINE: SimTime = SimTime::from_secs(600);
@@ -31,13 +31,13 @@ impl Recreate {
         }
     }
 
-    pub fn start(&mut self, core: &mut Core) {
-        core.phase = DeployPhase::Rolling;
-        core.timer(core.now + PROGRESS_DEADLINE, DEADLINE_TIMER);
+    pub fn start(&mut self, core: &mut Ctl) {
+        core.set_phase(DeployPhase::Rolling);
+        core.timer(core.now() + PROGRESS_DEADLINE, DEADLINE_TIMER);
         self.sync(core);
     }
 
-    pub fn sync(&mut self, core: &mut Core) {
+    pub fn sync(&mut self, core: &mut Ctl) {
         if self.finished {
             return;
         }
@@ -48,26 +48,17 @@ impl Recreate {
         }
         if old.active + old.terminating == 0 && core.counts(self.to).available >= self.replicas {
             self.finished = true;
-            core.phase = DeployPhase::Done;
-            if self.rolling_back {
-                core.deploy.rollback_complete = true;
-                core.log("rollback_complete", None, String::new);
-            } else {
-                core.deploy.done_at = Some(core.now);
-                core.log("deploy_complete", None, String::new);
-            }
+            core.complete(self.rolling_back);
         }
     }
 
-    pub fn timer(&mut self, _tag: u32, core: &mut Core) {
-        if !self.finished && !self.rolling_back && !core.deploy.stalled {
-            core.deploy.stalled = true;
-            core.phase = DeployPhase::Stalled;
-            core.log("stalled", None, || "ProgressDeadlineExceeded".into());
-            if self.auto {
-                core.deploy.detect_at.get_or_insert(core.now);
-                core.request_rollback();
-            }
+    pub fn timer(&mut self, _tag: u32, core: &mut Ctl) {
+        if !self.finished
+            && !self.rolling_back
+            && core.progress_deadline_exceeded(false)
+            && self.auto
+        {
+            core.fail_and_roll_back();
         }
     }
 
@@ -75,12 +66,12 @@ impl Recreate {
         (!self.finished && !self.rolling_back).then_some(Scope::Service)
     }
 
-    pub fn rollback(&mut self, core: &mut Core) {
+    pub fn rollback(&mut self, core: &mut Ctl) {
         self.rolling_back = true;
         self.finished = false;
         self.from = 1;
         self.to = 0;
-        core.deploy.stalled = false;
+        core.set_stalled(false);
         self.sync(core);
     }
 }

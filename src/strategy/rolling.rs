@@ -11,7 +11,7 @@
 use crate::metrics::DeployPhase;
 use crate::scenario::{IntOrPercent, Rollback, RollingParams};
 use crate::sim::SimTime;
-use crate::world::{Core, Scope};
+use crate::world::{Ctl, Scope};
 
 /// Resolved surge and unavailability for `replicas`.
 pub fn resolve_bounds(replicas: u32, surge: IntOrPercent, unavail: IntOrPercent) -> (u32, u32) {
@@ -36,7 +36,7 @@ pub struct RollingEngine {
 
 impl RollingEngine {
     /// One reconcile pass; returns true when the update is complete.
-    pub fn step(&self, core: &mut Core) -> bool {
+    pub fn step(&self, core: &mut Ctl) -> bool {
         let (from, to, replicas) = (self.from, self.to, self.replicas);
         // Scale up the new ReplicaSet within the surge.
         let total = core.desired(from) + core.desired(to);
@@ -74,7 +74,7 @@ impl RollingEngine {
     }
 
     /// A fingerprint of progress (what the deployment controller counts as progress).
-    pub fn progress(&self, core: &Core) -> (u32, u32, u32) {
+    pub fn progress(&self, core: &Ctl) -> (u32, u32, u32) {
         (
             core.desired(self.to),
             core.counts(self.to).available,
@@ -119,17 +119,17 @@ impl Rolling {
         }
     }
 
-    pub fn start(&mut self, core: &mut Core) {
+    pub fn start(&mut self, core: &mut Ctl) {
         // minReadySeconds: a ready pod counts as available only after this long.
-        core.min_ready = self.min_ready;
-        core.phase = DeployPhase::Rolling;
+        core.set_min_ready(self.min_ready);
+        core.set_phase(DeployPhase::Rolling);
         self.last_progress = self.engine.progress(core);
-        self.last_progress_at = core.now;
-        core.timer(core.now + self.deadline, DEADLINE_TIMER);
+        self.last_progress_at = core.now();
+        core.timer(core.now() + self.deadline, DEADLINE_TIMER);
         self.sync(core);
     }
 
-    pub fn sync(&mut self, core: &mut Core) {
+    pub fn sync(&mut self, core: &mut Ctl) {
         if self.finished {
             return;
         }
@@ -137,40 +137,27 @@ impl Rolling {
         let p = self.engine.progress(core);
         if p != self.last_progress {
             self.last_progress = p;
-            self.last_progress_at = core.now;
-            if core.deploy.stalled && !self.rolling_back {
-                core.phase = DeployPhase::Rolling;
+            self.last_progress_at = core.now();
+            if core.stalled() && !self.rolling_back {
+                core.set_phase(DeployPhase::Rolling);
             }
-            core.timer(core.now + self.deadline, DEADLINE_TIMER);
+            core.timer(core.now() + self.deadline, DEADLINE_TIMER);
         }
         if done {
             self.finished = true;
-            core.phase = DeployPhase::Done;
-            if self.rolling_back {
-                core.deploy.rollback_complete = true;
-                core.log("rollback_complete", None, String::new);
-            } else {
-                core.deploy.done_at = Some(core.now);
-                core.deploy.stalled = false;
-                core.log("deploy_complete", None, String::new);
-            }
+            core.complete(self.rolling_back);
         }
     }
 
-    pub fn timer(&mut self, _tag: u32, core: &mut Core) {
-        if self.finished || core.now < self.last_progress_at + self.deadline {
+    pub fn timer(&mut self, _tag: u32, core: &mut Ctl) {
+        if self.finished || core.now() < self.last_progress_at + self.deadline {
             return;
         }
-        if !core.deploy.stalled {
-            core.deploy.stalled = true;
-            if !self.rolling_back {
-                core.phase = DeployPhase::Stalled;
-            }
-            core.log("stalled", None, || "ProgressDeadlineExceeded".into());
-            if self.rollback == Rollback::Auto && !self.rolling_back {
-                core.deploy.detect_at.get_or_insert(core.now);
-                core.request_rollback();
-            }
+        if core.progress_deadline_exceeded(self.rolling_back)
+            && self.rollback == Rollback::Auto
+            && !self.rolling_back
+        {
+            core.fail_and_roll_back();
         }
     }
 
@@ -178,14 +165,14 @@ impl Rolling {
         (!self.finished && !self.rolling_back).then_some(Scope::Service)
     }
 
-    pub fn rollback(&mut self, core: &mut Core) {
+    pub fn rollback(&mut self, core: &mut Ctl) {
         self.rolling_back = true;
         self.finished = false;
         self.engine.from = 1;
         self.engine.to = 0;
-        core.deploy.stalled = false;
+        core.set_stalled(false);
         self.last_progress = self.engine.progress(core);
-        self.last_progress_at = core.now;
+        self.last_progress_at = core.now();
         self.sync(core);
     }
 }

@@ -32,8 +32,7 @@ use crate::metrics::DeployPhase;
 use crate::scenario::{FailureAction, SwarmOrder, SwarmParams};
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
-use crate::world::pod::Phase;
-use crate::world::{Core, Scope};
+use crate::world::{Ctl, Scope};
 
 #[derive(Clone, Debug)]
 struct UpdateConfig {
@@ -144,15 +143,15 @@ impl Swarm {
         }
     }
 
-    pub fn start(&mut self, core: &mut Core) {
-        core.phase = DeployPhase::Rolling;
+    pub fn start(&mut self, core: &mut Ctl) {
+        core.set_phase(DeployPhase::Rolling);
         core.set_mode(Mode::Pooled);
         self.cfg = self.update_cfg.clone();
         self.begin(core.desired(self.from), core);
     }
 
     /// Starts an update run over `dirty` slots.
-    fn begin(&mut self, dirty: u32, core: &mut Core) {
+    fn begin(&mut self, dirty: u32, core: &mut Ctl) {
         self.generation += 1;
         self.dirty = dirty;
         self.queued = dirty;
@@ -170,7 +169,7 @@ impl Swarm {
         self.sync(core);
     }
 
-    pub fn sync(&mut self, core: &mut Core) {
+    pub fn sync(&mut self, core: &mut Ctl) {
         if self.finished {
             return;
         }
@@ -181,13 +180,13 @@ impl Swarm {
         self.check_done(core);
     }
 
-    pub fn timer(&mut self, tag: u32, core: &mut Core) {
+    pub fn timer(&mut self, tag: u32, core: &mut Ctl) {
         if tag >> GEN_SHIFT != self.generation || self.finished {
             return;
         }
         let idx = tag & MONITOR_END;
         if idx == MONITOR_END {
-            if !self.stopped && self.monitor_end == Some(core.now) {
+            if !self.stopped && self.monitor_end == Some(core.now()) {
                 self.complete = true;
                 let what = if self.rolling_back {
                     "rollback"
@@ -208,14 +207,14 @@ impl Swarm {
         (!self.finished && !self.rolling_back).then_some(Scope::Service)
     }
 
-    pub fn rollback(&mut self, core: &mut Core) {
+    pub fn rollback(&mut self, core: &mut Ctl) {
         self.rolling_back = true;
         self.finished = false;
         self.from = 1;
         self.to = 0;
         self.cfg = UpdateConfig::default_rollback();
-        core.deploy.gated = false;
-        core.deploy.stalled = false;
+        core.set_gated(false);
+        core.set_stalled(false);
         // Dirty slots: every slot holding a new task, and every slot left without a
         // task by a cancelled stop-first worker.
         let (d_old, d_new) = (core.desired(0), core.desired(1));
@@ -225,15 +224,15 @@ impl Swarm {
 
     /// A task of this update failed: it exited (crash), its pull was rejected, it was
     /// lost with its node, or it turned unhealthy after running.
-    fn task_failed(core: &Core, t: &Task) -> bool {
-        let p = &core.pods[t.pod as usize];
+    fn task_failed(core: &Ctl, t: &Task) -> bool {
+        let p = core.pod(t.pod);
         p.restarts > 0
-            || p.phase == Phase::PullBackOff
-            || (p.phase == Phase::Gone && !p.terminating)
+            || p.pull_backoff
+            || (p.gone && !p.terminating)
             || (t.running_at.is_some() && !p.ready && !p.terminating)
     }
 
-    fn watch_failures(&mut self, core: &mut Core) {
+    fn watch_failures(&mut self, core: &mut Ctl) {
         if self.cfg.failure_action == FailureAction::Continue || self.stopped || self.complete {
             return;
         }
@@ -245,7 +244,7 @@ impl Swarm {
             t.failed = true;
             let in_monitor = t
                 .running_at
-                .is_none_or(|at| core.now.saturating_sub(at) <= self.cfg.monitor);
+                .is_none_or(|at| core.now().saturating_sub(at) <= self.cfg.monitor);
             if !in_monitor {
                 continue;
             }
@@ -261,7 +260,7 @@ impl Swarm {
         }
     }
 
-    fn act_on_failure(&mut self, core: &mut Core) {
+    fn act_on_failure(&mut self, core: &mut Ctl) {
         self.stopped = true;
         // Workers abandon the slots they wait on (a start-first old task stays); a
         // stop-first task whose old task is stopping still starts (the restart
@@ -279,11 +278,10 @@ impl Swarm {
         }
         if self.cfg.failure_action == FailureAction::Rollback && !self.rolling_back {
             core.log("swarm_failure", None, || "failure_action rollback".into());
-            core.deploy.detect_at.get_or_insert(core.now);
-            core.request_rollback();
+            core.fail_and_roll_back();
         } else {
-            core.deploy.gated = true;
-            core.phase = DeployPhase::Paused;
+            core.set_gated(true);
+            core.set_phase(DeployPhase::Paused);
             let what = if self.rolling_back {
                 "rollback"
             } else {
@@ -295,11 +293,11 @@ impl Swarm {
         }
     }
 
-    fn advance_workers(&mut self, core: &mut Core) {
+    fn advance_workers(&mut self, core: &mut Ctl) {
         for i in 0..self.workers.len() {
             match self.workers[i] {
                 Worker::Stopping { victim, track } => {
-                    if core.pods[victim as usize].phase != Phase::Gone {
+                    if !core.pod(victim).gone {
                         continue;
                     }
                     let pod = Self::add_one(core, self.to);
@@ -330,7 +328,7 @@ impl Swarm {
         }
         for i in 0..self.tasks.len() {
             let t = &self.tasks[i];
-            if t.owes_removal && core.pods[t.pod as usize].ready {
+            if t.owes_removal && core.pod(t.pod).ready {
                 self.tasks[i].owes_removal = false;
                 Self::remove_one(core, self.from);
             }
@@ -338,14 +336,14 @@ impl Swarm {
     }
 
     /// The worker's new task reached running (ready) or failed: the slot is done.
-    fn check_started(&mut self, worker: usize, task: usize, core: &mut Core) {
+    fn check_started(&mut self, worker: usize, task: usize, core: &mut Ctl) {
         let t = &self.tasks[task];
-        let ready = core.pods[t.pod as usize].ready;
+        let ready = core.pod(t.pod).ready;
         if !ready && !t.failed && !Self::task_failed(core, t) {
             return;
         }
         let t = &mut self.tasks[task];
-        t.running_at = Some(core.now);
+        t.running_at = Some(core.now());
         if self.cfg.order == SwarmOrder::StartFirst {
             if ready {
                 Self::remove_one(core, self.from);
@@ -356,19 +354,19 @@ impl Swarm {
         self.slot_done(worker, core);
     }
 
-    fn slot_done(&mut self, worker: usize, core: &mut Core) {
+    fn slot_done(&mut self, worker: usize, core: &mut Ctl) {
         if self.cfg.delay.is_zero() {
             self.workers[worker] = Worker::Idle;
         } else {
             self.workers[worker] = Worker::Delay;
             core.timer(
-                core.now + self.cfg.delay,
+                core.now() + self.cfg.delay,
                 (self.generation << GEN_SHIFT) | worker as u32,
             );
         }
     }
 
-    fn dispatch(&mut self, core: &mut Core) {
+    fn dispatch(&mut self, core: &mut Ctl) {
         // One pass per free worker: a slot that needs no waiting frees its worker at
         // once, so loop until nothing changes.
         let mut progress = true;
@@ -389,7 +387,7 @@ impl Swarm {
 
     /// Tasks the slot accounting expects beyond `desired`: stop-first workers whose new
     /// task is not created yet, minus start-first slots that still hold their old task.
-    fn expected_total(&self, core: &Core) -> i64 {
+    fn expected_total(&self, core: &Ctl) -> i64 {
         let mut total = core.desired(0) as i64 + core.desired(1) as i64;
         for w in &self.workers {
             match *w {
@@ -406,7 +404,7 @@ impl Swarm {
         total - self.tasks.iter().filter(|t| t.owes_removal).count() as i64
     }
 
-    fn start_slot(&mut self, worker: usize, core: &mut Core) {
+    fn start_slot(&mut self, worker: usize, core: &mut Ctl) {
         let total = self.expected_total(core);
         let replicas = self.replicas as i64;
         if total > replicas && core.desired(self.from) > 0 {
@@ -441,32 +439,25 @@ impl Swarm {
     }
 
     /// Scales `version` down by one; returns the pod that was shut down.
-    fn remove_one(core: &mut Core, version: u8) -> Option<u32> {
+    fn remove_one(core: &mut Ctl, version: u8) -> Option<u32> {
         let d = core.desired(version);
         if d == 0 {
             return None;
         }
-        let before: Vec<u32> = (0..core.pods.len() as u32)
-            .filter(|&i| {
-                let p = &core.pods[i as usize];
-                p.version == version && p.active()
-            })
-            .collect();
+        let before: Vec<u32> = core.active_pods(version).collect();
         core.set_desired(version, d - 1);
-        before
-            .into_iter()
-            .find(|&i| !core.pods[i as usize].active())
+        before.into_iter().find(|&i| !core.pod(i).active)
     }
 
     /// Scales `version` up by one; returns the new pod.
-    fn add_one(core: &mut Core, version: u8) -> Option<u32> {
-        let n = core.pods.len();
+    fn add_one(core: &mut Ctl, version: u8) -> Option<u32> {
+        let n = core.pod_count();
         core.set_desired(version, core.desired(version) + 1);
-        (core.pods.len() > n).then_some(n as u32)
+        (core.pod_count() > n).then_some(n)
     }
 
     /// All slots taken and all workers done: watch one more monitor period.
-    fn start_monitor(&mut self, core: &mut Core) {
+    fn start_monitor(&mut self, core: &mut Ctl) {
         if self.stopped
             || self.complete
             || self.monitor_end.is_some()
@@ -480,12 +471,12 @@ impl Swarm {
         } else {
             self.cfg.monitor
         };
-        let end = core.now + period;
+        let end = core.now() + period;
         self.monitor_end = Some(end);
         core.timer(end, (self.generation << GEN_SHIFT) | MONITOR_END);
     }
 
-    fn check_done(&mut self, core: &mut Core) {
+    fn check_done(&mut self, core: &mut Ctl) {
         if !self.complete
             || core.counts(self.from).active > 0
             || core.counts(self.to).available < self.replicas
@@ -493,14 +484,7 @@ impl Swarm {
             return;
         }
         self.finished = true;
-        core.phase = DeployPhase::Done;
-        if self.rolling_back {
-            core.deploy.rollback_complete = true;
-            core.log("rollback_complete", None, String::new);
-        } else {
-            core.deploy.done_at = Some(core.now);
-            core.log("deploy_complete", None, String::new);
-        }
+        core.complete(self.rolling_back);
     }
 }
 

@@ -2,20 +2,23 @@
 //! balancer, traffic, the release, monitoring counters — and the handlers of the
 //! events that change them.
 //!
-//! Controllers act on it only through its public methods (`set_desired`, `set_mode`,
-//! `timer`, counts). Handlers allocate nothing per request: queues and vectors grow to
-//! their peak once and are reused.
+//! API boundaries: its fields are private to `world`; the run loop (`runner`) uses
+//! the `pub` methods (the run loop API below), a controller only the narrower
+//! `Ctl` (`ctl.rs`), which wraps the `pub(super)` controller API here. Handlers
+//! allocate nothing per request: queues and vectors grow to their peak once and are
+//! reused.
 
 use super::Ev;
 use super::balancer::{Balancer, Mode};
 use super::pod::{NO_NODE, Node, Phase, Pod, Req};
 use super::traffic::{Arrivals, UserTable};
-use crate::metrics::{Collector, Counts, DeployPhase, TraceEvent};
-use crate::scenario::{Dist, Fault, Fidelity, Scenario};
+use crate::metrics::{Collector, Counts, DeployPhase, Sample, TraceEvent};
+use crate::scenario::{Dist, Fault, FaultKind, Fidelity, Scenario};
 use crate::sim::rng::{Keyed, Purpose, Stream};
 use crate::sim::{EventQueue, SimTime};
 
-/// What the deploy has done so far; the controller writes it, the row reads it.
+/// What the deploy has done so far; the controller writes it (through `Ctl`), the
+/// row reads it.
 #[derive(Clone, Debug, Default)]
 pub struct DeployState {
     pub done_at: Option<SimTime>,
@@ -29,51 +32,51 @@ pub struct DeployState {
 }
 
 pub struct Core<'a> {
-    pub sc: &'a Scenario,
-    pub seed: u64,
-    pub now: SimTime,
-    pub q: EventQueue<Ev>,
-    pub nodes: Vec<Node>,
-    pub pods: Vec<Pod>,
-    pub lb: Balancer,
-    pub metrics: Collector,
-    pub phase: DeployPhase,
-    pub deploy: DeployState,
+    pub(super) sc: &'a Scenario,
+    pub(super) seed: u64,
+    pub(super) now: SimTime,
+    pub(super) q: EventQueue<Ev>,
+    pub(super) nodes: Vec<Node>,
+    pub(super) pods: Vec<Pod>,
+    pub(super) lb: Balancer,
+    pub(super) metrics: Collector,
+    pub(super) phase: DeployPhase,
+    pub(super) deploy: DeployState,
     /// `minReadySeconds` of the active controller (availability).
-    pub min_ready: SimTime,
+    pub(super) min_ready: SimTime,
     /// Desired pods per version (the two ReplicaSets).
-    desired: [u32; 2],
-    next_ordinal: [u32; 2],
-    pub faulty: bool,
-    pub fault: Option<Fault>,
-    users: &'a UserTable,
-    arrivals: Arrivals,
-    next_request: u32,
-    next_retry: u32,
-    req_keys: Keyed,
-    retry_keys: Keyed,
-    user_stream: Stream,
-    sticky_keys: Keyed,
-    cohort_keys: Keyed,
-    pod_keys: Keyed,
-    node_streams: Vec<Stream>,
-    people: Stream,
+    pub(super) desired: [u32; 2],
+    pub(super) next_ordinal: [u32; 2],
+    pub(super) faulty: bool,
+    pub(super) fault: Option<Fault>,
+    pub(super) users: &'a UserTable,
+    pub(super) arrivals: Arrivals,
+    pub(super) next_request: u32,
+    pub(super) next_retry: u32,
+    pub(super) req_keys: Keyed,
+    pub(super) retry_keys: Keyed,
+    pub(super) user_stream: Stream,
+    pub(super) sticky_keys: Keyed,
+    pub(super) cohort_keys: Keyed,
+    pub(super) pod_keys: Keyed,
+    pub(super) node_streams: Vec<Stream>,
+    pub(super) people: Stream,
     /// Synthetic requests to the preview stack (`preview_traffic`): their rate per
     /// second (0: none), the epoch of the running arrival chain, the next request
     /// number, per-request draws and inter-arrival gaps, each its own stream.
-    preview_rate: f64,
-    preview_epoch: u32,
-    next_preview: u32,
-    preview_keys: Keyed,
-    preview_gaps: Stream,
-    sync_pending: bool,
+    pub(super) preview_rate: f64,
+    pub(super) preview_epoch: u32,
+    pub(super) next_preview: u32,
+    pub(super) preview_keys: Keyed,
+    pub(super) preview_gaps: Stream,
+    pub(super) sync_pending: bool,
     pub(super) rollback_requested: bool,
     /// Pods holding a node slot (scheduled and not yet exited).
-    live_pods: u64,
-    pub log: Option<Vec<TraceEvent>>,
-    scratch: Vec<u32>,
+    pub(super) live_pods: u64,
+    pub(super) log: Option<Vec<TraceEvent>>,
+    pub(super) scratch: Vec<u32>,
     /// Room for `probe_wait`'s worker free times.
-    scratch_times: Vec<SimTime>,
+    pub(super) scratch_times: Vec<SimTime>,
     /// Fluid mode's shortcuts: probe chains of ready pods whose probes cannot fail are
     /// parked (`on_probe`), and a version whose endpoints are all in one steady state
     /// is stepped once, quiet whole seconds of it without bookkeeping (`fluid.rs`).
@@ -82,6 +85,19 @@ pub struct Core<'a> {
     /// Fluid mode only: pods removed from the balancer since the fluid traffic last
     /// looked (they may still hold work to serve or lose).
     pub(super) left_lb: Vec<u32>,
+}
+
+/// What is left of a finished run (`Core::into_parts`).
+pub struct Finished<'a> {
+    pub sc: &'a Scenario,
+    pub metrics: Collector,
+    pub deploy: DeployState,
+    pub faulty: bool,
+    pub fault: Option<Fault>,
+    /// The event log (trace mode).
+    pub log: Option<Vec<TraceEvent>>,
+    /// Events the run scheduled.
+    pub events: u64,
 }
 
 /// `Req::attempt` of a synthetic preview request (never a client retry count).
@@ -111,7 +127,7 @@ fn take_queue(hint: usize) -> EventQueue<Ev> {
 }
 
 /// Gives a finished run's queue back for the next run on this thread.
-pub fn recycle_queue(q: EventQueue<Ev>) {
+fn recycle_queue(q: EventQueue<Ev>) {
     SPARE_QUEUE.set(Some(q));
 }
 
@@ -287,10 +303,89 @@ impl<'a> Core<'a> {
         }
     }
 
-    // ---------------------------------------------------------------- controller API
+    // ---------------------------------------------------------------- run loop API
+
+    /// The kind of the release's fault (`None`: a healthy release).
+    pub fn fault_kind(&self) -> Option<FaultKind> {
+        self.fault.as_ref().map(|f| f.kind())
+    }
+
+    /// Schedules one of the run loop's own events (deploy start, monitoring, the
+    /// person, the clock tick).
+    pub fn schedule(&mut self, at: SimTime, ev: Ev) {
+        self.q.push(at, ev);
+    }
+
+    /// The next event due before `horizon`, taken off the queue (`now` is not moved).
+    pub fn next_event(&mut self, horizon: SimTime) -> Option<(SimTime, Ev)> {
+        self.q.pop_before(horizon)
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn set_now(&mut self, t: SimTime) {
+        self.now = t;
+    }
+
+    /// What the deploy has done so far.
+    pub fn deploy(&self) -> &DeployState {
+        &self.deploy
+    }
+
+    /// A problem was detected at `t` (kept if one was detected before).
+    pub fn detected_at(&mut self, t: SimTime) {
+        self.deploy.detect_at.get_or_insert(t);
+    }
+
+    /// The rollback decision, now: its time for the row, the timeline's phase.
+    pub fn decide_rollback(&mut self) {
+        self.deploy.decide_at = Some(self.now);
+        self.phase = DeployPhase::RollingBack;
+        self.log("rollback_start", None, String::new);
+    }
+
+    /// At every whole second (`now`): a second in which the balancer has no endpoint
+    /// at its start is marked, and the trace samples the state.
+    pub fn second_starts(&mut self, samples: Option<&mut Vec<Sample>>) {
+        let t = self.now;
+        if self.lb.total() == 0 {
+            self.metrics.mark_no_endpoint(t);
+        }
+        if let Some(samples) = samples {
+            samples.push(Sample {
+                t_s: t.second() as u64,
+                phase: self.phase,
+                old: self.counts(0),
+                new: self.counts(1),
+                new_weight: self.lb.new_share(),
+                lb_old: self.lb.count(0) as u32,
+                lb_new: self.lb.count(1) as u32,
+            });
+        }
+    }
+
+    /// The finished run taken apart for its row; the event queue goes back to this
+    /// thread's spare (`recycle_queue`).
+    pub fn into_parts(self) -> Finished<'a> {
+        let events = self.q.pushes();
+        recycle_queue(self.q);
+        Finished {
+            sc: self.sc,
+            metrics: self.metrics,
+            deploy: self.deploy,
+            faulty: self.faulty,
+            fault: self.fault,
+            log: self.log,
+            events,
+        }
+    }
+
+    // ---------------------------------------------------------------- controller API (`Ctl`)
 
     /// Requests a controller sync at the current time (deduplicated).
-    pub fn request_sync(&mut self) {
+    pub(super) fn request_sync(&mut self) {
         if !self.sync_pending {
             self.sync_pending = true;
             self.q.push(self.now, Ev::Sync);
@@ -301,11 +396,11 @@ impl<'a> Core<'a> {
     }
 
     /// Schedules a controller timer.
-    pub fn timer(&mut self, at: SimTime, tag: u32) {
+    pub(super) fn timer(&mut self, at: SimTime, tag: u32) {
         self.q.push(at, Ev::Timer { tag });
     }
 
-    pub fn counts(&self, version: u8) -> Counts {
+    pub(super) fn counts(&self, version: u8) -> Counts {
         let mut c = Counts::default();
         for p in &self.pods {
             if p.version != version || p.phase == Phase::Gone {
@@ -326,17 +421,17 @@ impl<'a> Core<'a> {
         c
     }
 
-    pub fn desired(&self, version: u8) -> u32 {
+    pub(super) fn desired(&self, version: u8) -> u32 {
         self.desired[version as usize]
     }
 
     /// Scales the ReplicaSet of `version` to `n` pods: creates or deletes pods now.
-    pub fn set_desired(&mut self, version: u8, n: u32) {
+    pub(super) fn set_desired(&mut self, version: u8, n: u32) {
         self.desired[version as usize] = n;
         self.reconcile(version);
     }
 
-    pub fn set_mode(&mut self, mode: Mode) {
+    pub(super) fn set_mode(&mut self, mode: Mode) {
         if self.lb.mode != mode {
             self.lb.mode = mode;
             if let Mode::Weighted { new_weight, .. } = mode {
@@ -831,7 +926,7 @@ impl<'a> Core<'a> {
 
     /// Deletes a pod: it leaves the balancer after the endpoint lag, stops accepting
     /// after `pre_stop`, and exits when drained or at the end of the grace period.
-    pub fn terminate(&mut self, p: u32) {
+    pub(super) fn terminate(&mut self, p: u32) {
         let pod = &mut self.pods[p as usize];
         if pod.terminating || pod.phase == Phase::Gone {
             return;
@@ -1211,7 +1306,7 @@ impl<'a> Core<'a> {
     /// not user traffic: they count only in the preview window (`Scope::Preview`).
     /// Their arrivals and draws come from the `Preview` streams, so turning them on
     /// shifts no other draw.
-    pub fn preview_traffic(&mut self, rate: f64) {
+    pub(super) fn preview_traffic(&mut self, rate: f64) {
         if self.preview_rate == rate {
             return;
         }
@@ -1285,7 +1380,7 @@ impl<'a> Core<'a> {
     /// Deletes a pod whose traffic a router has already moved elsewhere: its endpoint
     /// leaves the balancer now instead of after `endpoint_lag` (a mesh route change,
     /// not an endpoint update). In-flight requests drain as with `terminate`.
-    pub fn terminate_unrouted(&mut self, p: u32) {
+    pub(super) fn terminate_unrouted(&mut self, p: u32) {
         if self.pods[p as usize].in_lb {
             self.lb_remove(p);
             self.log("endpoint_remove", Some(p), || "unrouted".into());

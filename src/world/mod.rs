@@ -7,6 +7,7 @@
 
 pub mod balancer;
 pub mod core;
+pub mod ctl;
 pub mod fluid;
 pub mod invariants;
 pub mod pipeline;
@@ -16,6 +17,7 @@ pub mod userset;
 pub mod waiting;
 
 pub use self::core::Core;
+pub use ctl::{Ctl, PodView};
 pub use traffic::UserTable;
 
 /// Everything that can happen. `Copy` and small: the queue stores them inline.
@@ -116,9 +118,19 @@ pub enum Scope {
     Preview,
 }
 
+impl Scope {
+    /// The version whose traffic the scope counts (`None`: both).
+    fn version(self) -> Option<u8> {
+        match self {
+            Scope::Service | Scope::Preview => None,
+            Scope::NewVersion => Some(1),
+        }
+    }
+}
+
 /// Result of one evaluation of the `[monitoring]` rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum RuleVerdict {
     Pass,
     Fail,
     /// Too few requests in the window to judge.
@@ -127,20 +139,13 @@ pub enum Verdict {
 
 impl Core<'_> {
     /// Evaluates the `[monitoring]` rule now over the last `window` on `scope`.
-    pub fn evaluate(&self, scope: Scope) -> Verdict {
+    pub fn evaluate(&self, scope: Scope) -> RuleVerdict {
         let m = &self.sc.monitoring;
-        let to = self.now.second();
-        let from = self.now.saturating_sub(m.window).second();
-        let v = match scope {
-            Scope::Service | Scope::Preview => None,
-            Scope::NewVersion => Some(1),
-        };
-        let (r, f) = match scope {
-            Scope::Preview => self.metrics.preview_window(from, to),
-            _ => self.metrics.window(from, to, v),
-        };
+        let (from, to) = self.rule_window();
+        let v = scope.version();
+        let (r, f) = self.window_counts(scope);
         if r < m.min_requests as u64 || r == 0 {
-            return Verdict::NoVerdict;
+            return RuleVerdict::NoVerdict;
         }
         let mut fail = f as f64 / r as f64 > m.error_rate_max;
         if !m.latency_p99_max.is_zero() {
@@ -152,7 +157,27 @@ impl Core<'_> {
                 fail |= p99 > m.latency_p99_max.millis_f64();
             }
         }
-        if fail { Verdict::Fail } else { Verdict::Pass }
+        if fail {
+            RuleVerdict::Fail
+        } else {
+            RuleVerdict::Pass
+        }
+    }
+
+    /// The seconds `[from, to)` of the rule's window ending now.
+    fn rule_window(&self) -> (usize, usize) {
+        let to = self.now.second();
+        let from = self.now.saturating_sub(self.sc.monitoring.window).second();
+        (from, to)
+    }
+
+    /// (requests, failed requests) on `scope` in the rule's window ending now.
+    pub(super) fn window_counts(&self, scope: Scope) -> (u64, u64) {
+        let (from, to) = self.rule_window();
+        match scope {
+            Scope::Preview => self.metrics.preview_window(from, to),
+            _ => self.metrics.window(from, to, scope.version()),
+        }
     }
 
     /// A controller asks the pipeline to roll back (analysis failed, deadline passed).
