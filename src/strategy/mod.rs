@@ -12,6 +12,7 @@ pub mod rolling;
 pub mod swarm;
 #[cfg(test)]
 pub(crate) mod testkit;
+pub mod update;
 
 use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
 use crate::world::{Ctl, Scope};

@@ -1,6 +1,7 @@
 //! Kubernetes Deployment `Recreate`: every old pod is gone before a new one is
 //! created. A rollback recreates the old version the same way.
 
+use super::update::Update;
 use crate::metrics::DeployPhase;
 use crate::sim::SimTime;
 use crate::world::{Ctl, Scope};
@@ -13,10 +14,7 @@ const DEADLINE_TIMER: u32 = 1;
 pub struct Recreate {
     replicas: u32,
     auto: bool,
-    from: u8,
-    to: u8,
-    rolling_back: bool,
-    finished: bool,
+    update: Update,
 }
 
 impl Recreate {
@@ -24,10 +22,7 @@ impl Recreate {
         Recreate {
             replicas,
             auto,
-            from: 0,
-            to: 1,
-            rolling_back: false,
-            finished: false,
+            update: Update::forward(),
         }
     }
 
@@ -38,40 +33,32 @@ impl Recreate {
     }
 
     pub fn sync(&mut self, core: &mut Ctl) {
-        if self.finished {
+        let Update { from, to, .. } = self.update;
+        if self.update.finished {
             return;
         }
-        core.set_desired(self.from, 0);
-        let old = core.counts(self.from);
-        if old.active + old.terminating == 0 && core.desired(self.to) < self.replicas {
-            core.set_desired(self.to, self.replicas);
+        core.set_desired(from, 0);
+        let old = core.counts(from);
+        if old.active + old.terminating == 0 && core.desired(to) < self.replicas {
+            core.set_desired(to, self.replicas);
         }
-        if old.active + old.terminating == 0 && core.counts(self.to).available >= self.replicas {
-            self.finished = true;
-            core.complete(self.rolling_back);
+        if old.active + old.terminating == 0 && core.counts(to).available >= self.replicas {
+            self.update.finish(core);
         }
     }
 
     pub fn timer(&mut self, _tag: u32, core: &mut Ctl) {
-        if !self.finished
-            && !self.rolling_back
-            && core.progress_deadline_exceeded(false)
-            && self.auto
-        {
+        if self.update.deploying() && core.progress_deadline_exceeded(false) && self.auto {
             core.fail_and_roll_back();
         }
     }
 
     pub fn analysis_scope(&self) -> Option<Scope> {
-        (!self.finished && !self.rolling_back).then_some(Scope::Service)
+        self.update.analysis_scope()
     }
 
     pub fn rollback(&mut self, core: &mut Ctl) {
-        self.rolling_back = true;
-        self.finished = false;
-        self.from = 1;
-        self.to = 0;
-        core.set_stalled(false);
+        self.update.reverse(core);
         self.sync(core);
     }
 }

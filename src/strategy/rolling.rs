@@ -8,6 +8,7 @@
 //! the Deployment stalled; reconciling goes on. A rollback (`rollout undo`) is the
 //! same rolling update towards the previous template.
 
+use super::update::Update;
 use crate::metrics::DeployPhase;
 use crate::scenario::{IntOrPercent, Rollback, RollingParams};
 use crate::sim::SimTime;
@@ -90,8 +91,7 @@ pub struct Rolling {
     /// minReadySeconds, applied to the world when the deploy starts.
     min_ready: SimTime,
     rollback: Rollback,
-    rolling_back: bool,
-    finished: bool,
+    update: Update,
     last_progress: (u32, u32, u32),
     last_progress_at: SimTime,
 }
@@ -112,8 +112,7 @@ impl Rolling {
             deadline: p.progress_deadline,
             min_ready: p.min_ready,
             rollback,
-            rolling_back: false,
-            finished: false,
+            update: Update::forward(),
             last_progress: (0, 0, 0),
             last_progress_at: SimTime::ZERO,
         }
@@ -130,7 +129,7 @@ impl Rolling {
     }
 
     pub fn sync(&mut self, core: &mut Ctl) {
-        if self.finished {
+        if self.update.finished {
             return;
         }
         let done = self.engine.step(core);
@@ -138,39 +137,36 @@ impl Rolling {
         if p != self.last_progress {
             self.last_progress = p;
             self.last_progress_at = core.now();
-            if core.stalled() && !self.rolling_back {
+            if core.stalled() && !self.update.rolling_back {
                 core.set_phase(DeployPhase::Rolling);
             }
             core.timer(core.now() + self.deadline, DEADLINE_TIMER);
         }
         if done {
-            self.finished = true;
-            core.complete(self.rolling_back);
+            self.update.finish(core);
         }
     }
 
     pub fn timer(&mut self, _tag: u32, core: &mut Ctl) {
-        if self.finished || core.now() < self.last_progress_at + self.deadline {
+        if self.update.finished || core.now() < self.last_progress_at + self.deadline {
             return;
         }
-        if core.progress_deadline_exceeded(self.rolling_back)
+        if core.progress_deadline_exceeded(self.update.rolling_back)
             && self.rollback == Rollback::Auto
-            && !self.rolling_back
+            && !self.update.rolling_back
         {
             core.fail_and_roll_back();
         }
     }
 
     pub fn analysis_scope(&self) -> Option<Scope> {
-        (!self.finished && !self.rolling_back).then_some(Scope::Service)
+        self.update.analysis_scope()
     }
 
     pub fn rollback(&mut self, core: &mut Ctl) {
-        self.rolling_back = true;
-        self.finished = false;
-        self.engine.from = 1;
-        self.engine.to = 0;
-        core.set_stalled(false);
+        self.update.reverse(core);
+        self.engine.from = self.update.from;
+        self.engine.to = self.update.to;
         self.last_progress = self.engine.progress(core);
         self.last_progress_at = core.now();
         self.sync(core);

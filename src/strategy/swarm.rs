@@ -28,6 +28,7 @@
 //! is `completed` when swarmkit would mark the update completed *and* every task runs
 //! the new version and is ready.
 
+use super::update::Update;
 use crate::metrics::DeployPhase;
 use crate::scenario::{FailureAction, SwarmOrder, SwarmParams};
 use crate::sim::SimTime;
@@ -94,8 +95,6 @@ pub struct Swarm {
     update_cfg: UpdateConfig,
     cfg: UpdateConfig,
     replicas: u32,
-    from: u8,
-    to: u8,
     generation: u32,
     workers: Vec<Worker>,
     tasks: Vec<Task>,
@@ -109,8 +108,7 @@ pub struct Swarm {
     monitor_end: Option<SimTime>,
     /// swarmkit marked the update (or rollback) completed.
     complete: bool,
-    rolling_back: bool,
-    finished: bool,
+    update: Update,
 }
 
 impl Swarm {
@@ -127,8 +125,6 @@ impl Swarm {
             update_cfg: cfg.clone(),
             cfg,
             replicas,
-            from: 0,
-            to: 1,
             generation: 0,
             workers: Vec::new(),
             tasks: Vec::new(),
@@ -138,8 +134,7 @@ impl Swarm {
             stopped: false,
             monitor_end: None,
             complete: false,
-            rolling_back: false,
-            finished: false,
+            update: Update::forward(),
         }
     }
 
@@ -147,7 +142,7 @@ impl Swarm {
         core.set_phase(DeployPhase::Rolling);
         core.set_mode(Mode::Pooled);
         self.cfg = self.update_cfg.clone();
-        self.begin(core.desired(self.from), core);
+        self.begin(core.desired(self.update.from), core);
     }
 
     /// Starts an update run over `dirty` slots.
@@ -170,7 +165,7 @@ impl Swarm {
     }
 
     pub fn sync(&mut self, core: &mut Ctl) {
-        if self.finished {
+        if self.update.finished {
             return;
         }
         self.watch_failures(core);
@@ -181,14 +176,14 @@ impl Swarm {
     }
 
     pub fn timer(&mut self, tag: u32, core: &mut Ctl) {
-        if tag >> GEN_SHIFT != self.generation || self.finished {
+        if tag >> GEN_SHIFT != self.generation || self.update.finished {
             return;
         }
         let idx = tag & MONITOR_END;
         if idx == MONITOR_END {
             if !self.stopped && self.monitor_end == Some(core.now()) {
                 self.complete = true;
-                let what = if self.rolling_back {
+                let what = if self.update.rolling_back {
                     "rollback"
                 } else {
                     "update"
@@ -204,17 +199,12 @@ impl Swarm {
     }
 
     pub fn analysis_scope(&self) -> Option<Scope> {
-        (!self.finished && !self.rolling_back).then_some(Scope::Service)
+        self.update.analysis_scope()
     }
 
     pub fn rollback(&mut self, core: &mut Ctl) {
-        self.rolling_back = true;
-        self.finished = false;
-        self.from = 1;
-        self.to = 0;
+        self.update.reverse(core);
         self.cfg = UpdateConfig::default_rollback();
-        core.set_gated(false);
-        core.set_stalled(false);
         // Dirty slots: every slot holding a new task, and every slot left without a
         // task by a cancelled stop-first worker.
         let (d_old, d_new) = (core.desired(0), core.desired(1));
@@ -276,13 +266,13 @@ impl Swarm {
                 _ => *w = Worker::Idle,
             }
         }
-        if self.cfg.failure_action == FailureAction::Rollback && !self.rolling_back {
+        if self.cfg.failure_action == FailureAction::Rollback && !self.update.rolling_back {
             core.log("swarm_failure", None, || "failure_action rollback".into());
             core.fail_and_roll_back();
         } else {
             core.set_gated(true);
             core.set_phase(DeployPhase::Paused);
-            let what = if self.rolling_back {
+            let what = if self.update.rolling_back {
                 "rollback"
             } else {
                 "update"
@@ -300,7 +290,7 @@ impl Swarm {
                     if !core.pod(victim).gone {
                         continue;
                     }
-                    let pod = Self::add_one(core, self.to);
+                    let pod = Self::add_one(core, self.update.to);
                     self.workers[i] = match pod {
                         Some(pod) if track => {
                             self.tasks.push(Task {
@@ -330,7 +320,7 @@ impl Swarm {
             let t = &self.tasks[i];
             if t.owes_removal && core.pod(t.pod).ready {
                 self.tasks[i].owes_removal = false;
-                Self::remove_one(core, self.from);
+                Self::remove_one(core, self.update.from);
             }
         }
     }
@@ -346,7 +336,7 @@ impl Swarm {
         t.running_at = Some(core.now());
         if self.cfg.order == SwarmOrder::StartFirst {
             if ready {
-                Self::remove_one(core, self.from);
+                Self::remove_one(core, self.update.from);
             } else {
                 t.owes_removal = true;
             }
@@ -407,14 +397,14 @@ impl Swarm {
     fn start_slot(&mut self, worker: usize, core: &mut Ctl) {
         let total = self.expected_total(core);
         let replicas = self.replicas as i64;
-        if total > replicas && core.desired(self.from) > 0 {
+        if total > replicas && core.desired(self.update.from) > 0 {
             // The slot already runs a clean task: only the other one goes.
-            Self::remove_one(core, self.from);
+            Self::remove_one(core, self.update.from);
             self.slot_done(worker, core);
             return;
         }
         let stop_first = total == replicas && self.cfg.order == SwarmOrder::StopFirst;
-        if stop_first && let Some(victim) = Self::remove_one(core, self.from) {
+        if stop_first && let Some(victim) = Self::remove_one(core, self.update.from) {
             self.workers[worker] = Worker::Stopping {
                 victim,
                 track: true,
@@ -422,7 +412,7 @@ impl Swarm {
             self.advance_workers(core);
             return;
         }
-        match Self::add_one(core, self.to) {
+        match Self::add_one(core, self.update.to) {
             Some(pod) => {
                 self.tasks.push(Task {
                     pod,
@@ -478,13 +468,12 @@ impl Swarm {
 
     fn check_done(&mut self, core: &mut Ctl) {
         if !self.complete
-            || core.counts(self.from).active > 0
-            || core.counts(self.to).available < self.replicas
+            || core.counts(self.update.from).active > 0
+            || core.counts(self.update.to).available < self.replicas
         {
             return;
         }
-        self.finished = true;
-        core.complete(self.rolling_back);
+        self.update.finish(core);
     }
 }
 
