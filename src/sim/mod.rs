@@ -4,6 +4,7 @@
 
 pub mod queue;
 pub mod rng;
+pub mod sample;
 pub mod time;
 
 pub use queue::EventQueue;
