@@ -4,6 +4,7 @@
 //! `Controller` dispatches statically over the kinds (no dynamic dispatch). A
 //! controller never reads the event queue or request state directly.
 
+pub mod argo_replicas;
 pub mod blue_green;
 pub mod canary;
 pub mod flagger;
