@@ -10,4 +10,6 @@ mod run;
 
 pub use loghist::LogHist;
 pub use results::{Counts, DeployPhase, RunOutput, Sample, TimelineRow, Trace, TraceEvent};
-pub use run::{Collector, Decisions, Outcome, RunRow};
+pub use run::{
+    Collector, Decisions, LATENCY_MAX_US, Outcome, RunRow, latency_histogram, record_latency,
+};

@@ -5,6 +5,22 @@ use crate::catalogue::{Column, Rate};
 use crate::sim::SimTime;
 use hdrhistogram::Histogram;
 
+/// The longest latency the histograms hold, in µs (2 h); a longer one counts as 2 h.
+pub const LATENCY_MAX_US: u64 = 7_200_000_000;
+
+/// An empty latency histogram: 1 µs to `LATENCY_MAX_US` at 2 significant digits
+/// (quantiles within 1%, 27 KiB).
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_MAX_US, 2).expect("static bounds are valid")
+}
+
+/// Records `n` latencies of `us` µs, clamped to `LATENCY_MAX_US`: a pathological
+/// latency saturates instead of failing, so recording cannot fail.
+#[inline]
+pub fn record_latency(h: &mut Histogram<u64>, us: u64, n: u64) {
+    h.saturating_record_n(us.min(LATENCY_MAX_US), n);
+}
+
 /// Final state of a run at the horizon (DESIGN.md §6 `outcome`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -194,8 +210,7 @@ impl Collector {
             exposed: 0,
             users_seen: vec![0; words],
             users_hit: vec![0; words],
-            // 1 µs .. 2 h at 2 significant digits: quantiles within 1%, 27 KiB per histogram.
-            hist: Histogram::new_with_bounds(1, 7_200_000_000, 2).expect("static bounds are valid"),
+            hist: latency_histogram(),
             lat_sum_us: 0,
             lat_n: 0,
             pods_now: 0,
@@ -309,8 +324,7 @@ impl Collector {
             let us = latency.micros().max(1);
             self.lat_sum_us += us as u128;
             self.lat_n += 1;
-            // Saturate rather than fail on a pathological latency beyond the bounds.
-            let _ = self.hist.record(us.min(7_200_000_000));
+            record_latency(&mut self.hist, us, 1);
         }
     }
 
@@ -369,8 +383,7 @@ impl Collector {
         let us = latency.micros().max(1);
         self.lat_sum_us += us as u128 * n as u128;
         self.lat_n += n;
-        // Saturate rather than fail on a pathological latency beyond the bounds.
-        let _ = self.hist.record_n(us.min(7_200_000_000), n);
+        record_latency(&mut self.hist, us, n);
     }
 
     /// The bitsets of users seen and affected since t0 (fluid mode draws them).

@@ -4,8 +4,7 @@
 //! bytes. Empty cells mean "does not apply" or "did not happen by the horizon".
 
 use crate::catalogue::Column;
-use crate::metrics::RunRow;
-use crate::metrics::{TimelineRow, TraceEvent};
+use crate::metrics::{RunRow, TimelineRow, TraceEvent};
 use std::io::{self, Write};
 
 /// A number as written in every output file: integers without a fraction, others

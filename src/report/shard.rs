@@ -10,8 +10,7 @@
 //! bit for bit and its files are byte-identical to a single run's.
 
 use super::ReportError;
-use super::summary::new_hist;
-use crate::metrics::{Outcome, RunRow};
+use crate::metrics::{Outcome, RunRow, latency_histogram};
 use crate::scenario::FaultKind;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -93,7 +92,7 @@ impl PooledLatency {
     /// The histograms back; `None` if a bucket is outside the histogram's range.
     pub fn histograms(&self) -> Option<[Histogram<u64>; 3]> {
         let build = |b: &[(u64, u64)]| -> Option<Histogram<u64>> {
-            let mut h = new_hist();
+            let mut h = latency_histogram();
             for &(v, c) in b {
                 h.record_n(v, c).ok()?;
             }
@@ -309,7 +308,11 @@ mod tests {
             .expect("default parses")
             .scenario;
         let users = crate::runner::UserTable::new(&sc.traffic);
-        let mut hists = [new_hist(), new_hist(), new_hist()];
+        let mut hists = [
+            latency_histogram(),
+            latency_histogram(),
+            latency_histogram(),
+        ];
         for (i, s) in sc.strategies.iter().enumerate() {
             for seed in [2, 7] {
                 let out = crate::runner::run(&sc, &users, s, seed, false);

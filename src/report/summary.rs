@@ -6,8 +6,7 @@
 
 use super::files::{field, num, opt};
 use crate::catalogue::{COMPARED, Censoring, Column, METRICS, N_METRICS, Rate, metric_index};
-use crate::metrics::RunOutput;
-use crate::metrics::RunRow;
+use crate::metrics::{RunOutput, RunRow, latency_histogram};
 use crate::scenario::{FaultKind, Scenario, Strategy};
 use crate::stats;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
@@ -106,14 +105,9 @@ pub struct Summary<'a> {
     per: Vec<PerStrategy>,
 }
 
-/// An empty pooled-latency histogram: 1 µs to 2 h, 2 significant digits.
-pub fn new_hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 7_200_000_000, 2).expect("static bounds are valid")
-}
-
-/// Adds `from` into `into`. Every latency histogram is created with the bounds of
-/// `new_hist` and latencies are clamped into them, so the addition cannot fail; a
-/// debug build checks it.
+/// Adds `from` into `into`. Every latency histogram is created by
+/// `metrics::latency_histogram` and latencies are clamped into its bounds, so the
+/// addition cannot fail; a debug build checks it.
 fn merge_hist(into: &mut Histogram<u64>, from: &Histogram<u64>) {
     let added = into.add(from);
     debug_assert!(added.is_ok(), "latency histograms share their bounds");
@@ -130,7 +124,11 @@ impl<'a> Summary<'a> {
                     name: s.name.clone(),
                     kind: s.kind.name(),
                     recs: Vec::new(),
-                    hist: [new_hist(), new_hist(), new_hist()],
+                    hist: [
+                        latency_histogram(),
+                        latency_histogram(),
+                        latency_histogram(),
+                    ],
                 })
                 .collect(),
         }

@@ -1206,9 +1206,6 @@ mod tests {
         let sd = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
         let half = t * sd / n.sqrt();
         let (mr, mf) = (req.iter().sum::<f64>() / n, fluid.iter().sum::<f64>() / n);
-        eprintln!(
-            "NUM {what}: req {mr:.5} fluid {mf:.5} diff {mean:.5} +- {half:.5} margin {margin:.5}"
-        );
         assert!(
             mean.abs() + half <= margin,
             "{what}: request {mr:.5}, fluid {mf:.5}, difference {mean:.5} ± {half:.5} \

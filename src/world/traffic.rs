@@ -59,8 +59,6 @@ pub struct Arrivals {
     stream: Stream,
     /// (start, rate) segments, sorted; the first starts at zero.
     segments: Vec<(SimTime, f64)>,
-    /// Index of the segment the last arrival fell in (arrivals only move forward).
-    seg: usize,
 }
 
 impl Arrivals {
@@ -73,11 +71,7 @@ impl Arrivals {
                 segments.push((s.at, s.rate));
             }
         }
-        Arrivals {
-            stream,
-            segments,
-            seg: 0,
-        }
+        Arrivals { stream, segments }
     }
 
     /// The next arrival after `now`: an Exp(1) draw spent against the integrated rate.
@@ -95,7 +89,6 @@ impl Arrivals {
                 Some(end) => {
                     let mass = rate * (end - t);
                     if rate > 0.0 && need <= mass {
-                        self.seg = i;
                         return Some(SimTime::from_secs_f64(t + need / rate));
                     }
                     need -= mass.max(0.0);
@@ -103,7 +96,6 @@ impl Arrivals {
                     i += 1;
                 }
                 None => {
-                    self.seg = i;
                     if rate <= 0.0 {
                         return None;
                     }

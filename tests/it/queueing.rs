@@ -214,11 +214,6 @@ kind = "none"
                 } else {
                     0.0
                 };
-                eprintln!(
-                    "NUM ρ={rho} {fidelity} {name}: {:.5} vs {:.5} (margin {margin:.5} + {noise:.5})",
-                    mean(v),
-                    reference[i]
-                );
                 assert!(
                     (mean(v) - reference[i]).abs() <= margin + noise,
                     "ρ={rho} {fidelity}: {name} {:.5} vs M/M/c {:.5} (margin {margin:.5} + {noise:.5})",
