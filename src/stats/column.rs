@@ -50,9 +50,10 @@ impl std::fmt::Display for Note {
     }
 }
 
-/// One line of `summary.csv` for one metric, minus the identity columns.
+/// One statistic of one metric column: a line of `summary.csv` without its identity
+/// columns (`report::summary::StatRow` adds them).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StatRow {
+pub struct ColumnStat {
     /// `mean`, `p50`, `p95`, `p99` or `max`.
     pub stat: &'static str,
     /// Runs counted, censored ones included.
@@ -65,9 +66,9 @@ pub struct StatRow {
     pub note: Option<Note>,
 }
 
-impl StatRow {
-    fn new(stat: &'static str, n: u64, n_censored: u64, interval: Interval) -> StatRow {
-        StatRow {
+impl ColumnStat {
+    fn new(stat: &'static str, n: u64, n_censored: u64, interval: Interval) -> ColumnStat {
+        ColumnStat {
             stat,
             n,
             n_censored,
@@ -124,7 +125,7 @@ impl MetricColumn {
     /// anything is censored; quantiles are type-1 estimates with order-statistic
     /// intervals (see [`super::quantile()`]); `max` has no interval and is empty when
     /// anything is censored.
-    pub fn rows(&self, level: f64) -> [StatRow; 5] {
+    pub fn rows(&self, level: f64) -> [ColumnStat; 5] {
         let observed: Vec<f64> = self.values.iter().flatten().copied().collect();
         let n_censored = match self.censoring {
             Censoring::NotApplicable => 0,
@@ -134,11 +135,11 @@ impl MetricColumn {
 
         let mean = match self.censoring {
             Censoring::NotApplicable => {
-                StatRow::new("mean", n, n_censored, mean_ci(&observed, level))
+                ColumnStat::new("mean", n, n_censored, mean_ci(&observed, level))
             }
-            Censoring::AtHorizon { cap_s } => StatRow {
+            Censoring::AtHorizon { cap_s } => ColumnStat {
                 note: (n_censored > 0).then_some(Note::RestrictedMean),
-                ..StatRow::new(
+                ..ColumnStat::new(
                     "mean",
                     n,
                     n_censored,
@@ -151,7 +152,7 @@ impl MetricColumn {
         sorted.sort_by(f64::total_cmp);
         let [p50, p95, p99] = QUANTILES.map(|(stat, q)| {
             let qt = quantile(&sorted, n_censored, q, level);
-            let mut row = StatRow::new(stat, n, n_censored, qt.interval);
+            let mut row = ColumnStat::new(stat, n, n_censored, qt.interval);
             row.note = if qt.estimate_censored {
                 Some(Note::BeyondHorizon)
             } else if qt.high_censored {
@@ -162,7 +163,7 @@ impl MetricColumn {
             row
         });
 
-        let mut max = StatRow::new("max", n, n_censored, Interval::EMPTY);
+        let mut max = ColumnStat::new("max", n, n_censored, Interval::EMPTY);
         if n_censored > 0 {
             max.note = Some(Note::BeyondHorizon);
         } else {
@@ -187,7 +188,7 @@ mod tests {
         Option<Note>,
     );
 
-    fn shape(row: &StatRow) -> Row {
+    fn shape(row: &ColumnStat) -> Row {
         let round = |x: Option<f64>| x.map(|x| (x * 1e9).round() / 1e9);
         (
             row.stat,

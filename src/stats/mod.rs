@@ -14,7 +14,7 @@ pub mod interval;
 pub mod paired;
 pub mod quantile;
 
-pub use column::{Censoring, MetricColumn, Note, StatRow};
+pub use column::{Censoring, ColumnStat, MetricColumn, Note};
 pub use dist::t_quantile;
 pub use interval::{mean_ci, restricted_mean, wilson};
 pub use paired::{Paired, paired};
