@@ -120,7 +120,7 @@ fn dispatch(cli: Cli, line: &[String]) -> Result<u8, Failure> {
             let written = if dir.join("runs.csv").exists() {
                 crate::report::render_report(&dir, plots.format())
             } else {
-                crate::report::plots::render_trace_plot(&dir, plots.format()).map(|p| vec![p])
+                crate::report::plot::render_trace_plot(&dir, plots.format()).map(|p| vec![p])
             }
             .map_err(report_failure)?;
             let mut text = String::new();

@@ -68,7 +68,7 @@ pub fn trace(cfg: TraceConfig, html: bool) -> Result<u8, Failure> {
             .and_then(|_| w.flush())
             .map_err(|e| Failure::io(&p, e))?;
     }
-    crate::report::plots::render_trace_plot(tmp, cfg.plots.format())
+    crate::report::plot::render_trace_plot(tmp, cfg.plots.format())
         .map_err(super::report_failure)?;
     staged.commit()?;
     text.push_str(&format!(

@@ -158,10 +158,10 @@ const SUMMARY_JSON: &str = r#"{
 }"#;
 
 const COMPARE_CSV: &str = "\
-scenario,strategy,baseline,metric,n,mean_diff,ci_low,ci_high,share_better
-default,canary,rolling,blast_radius,12,-0.0123456,-0.02,-0.004,0.75
-default,blue-green,rolling,blast_radius,12,0.00412,-0.001,0.009,0.25
-default,none,rolling,downtime_s,12,-3.5,-6.25,-0.75,0.333333
+scenario,baseline,strategy,subset,metric,n_pairs,mean_diff,ci_low,ci_high,share_better
+default,rolling,canary,all,blast_radius,12,-0.0123456,-0.02,-0.004,0.75
+default,rolling,blue-green,all,blast_radius,12,0.00412,-0.001,0.009,0.25
+default,rolling,none,faulty,downtime_s,4,-3.5,-6.25,-0.75,0.333333
 ";
 
 fn timeline_csv() -> String {
@@ -240,4 +240,9 @@ pub(crate) fn check_svg(svg: &str) -> Vec<String> {
     assert_eq!(depth, 0, "unclosed elements at the end of the SVG");
     assert_eq!(roots, 1, "exactly one root element");
     texts
+}
+
+/// Whether one of the texts of an SVG (`check_svg`) is exactly `wanted`.
+pub(crate) fn has(texts: &[String], wanted: &str) -> bool {
+    texts.iter().any(|t| t == wanted)
 }

@@ -1,6 +1,6 @@
 //! Output files and what people read: CSV writers (`files`), the summary statistics
 //! files and terminal table (`summary`), and pictures and the HTML report of a results
-//! directory (`plots`, `html`). Only this layer (and `cli`) serialises.
+//! directory (`plot`, `html`). Only this layer (and `cli`) serialises.
 //!
 //! The plots and the page work from the *files* of a results directory (DESIGN.md §6),
 //! never from in-memory simulation state, so `deploysim report DIR` can re-render a report
@@ -14,7 +14,7 @@ pub mod files;
 mod fixture;
 pub mod html;
 pub mod player;
-pub mod plots;
+pub mod plot;
 pub mod shard;
 pub mod summary;
 
@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 /// directory holds a trace, and `report.html`. Returns the files written, the page last.
 pub fn render_report(dir: &Path, format: PlotFormat) -> Result<Vec<PathBuf>, ReportError> {
     data::check_results_dir(dir)?;
-    let mut written = plots::render_run_plots(dir, format)?;
+    let mut written = plot::render_run_plots(dir, format)?;
     if dir.join("timeline.csv").exists() {
-        written.push(plots::render_trace_plot(dir, format)?);
+        written.push(plot::render_trace_plot(dir, format)?);
     }
     written.push(html::render_html(dir)?);
     Ok(written)
@@ -92,6 +92,22 @@ pub enum ReportError {
     Empty { path: PathBuf },
     #[error("{}: cannot draw: {message}", path.display())]
     Draw { path: PathBuf, message: String },
+}
+
+/// Escapes text for HTML and SVG element content and attribute values.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -542,14 +542,7 @@ impl<'a> Summary<'a> {
             let mut cells = vec![Cell::new(&p.name)];
             for c in &TABLE {
                 let r = self.get(&rows, &p.name, c.subset, c.metric, c.stat);
-                let mut text = match (c.format, r.as_ref().and_then(|r| r.estimate)) {
-                    (_, None) => "–".to_string(),
-                    (Format::Percent, Some(v)) => format!("{:.2}%", 100.0 * v),
-                    (Format::Fixed(d), Some(v)) => format!("{v:.d$}"),
-                };
-                if c.show_n {
-                    text.push_str(&format!(" (n={})", r.map_or(0, |r| r.n)));
-                }
+                let text = c.cell(r.as_ref().and_then(|r| r.estimate), r.map_or(0, |r| r.n));
                 cells.push(Cell::new(text).set_alignment(CellAlignment::Right));
             }
             t.add_row(cells);
@@ -566,14 +559,8 @@ impl<'a> Summary<'a> {
             faulty,
             self.per.len()
         );
-        s.push_str(&format!(
-            "Columns are over all {n} runs of a strategy, except: `faulty` over the {faulty} faulty releases,\n\
-             `healthy` over the {} healthy ones. detect and decide count a run without them as later than\n\
-             the horizon (– when the median is); rollback is over the runs that decided a rollback (n shown),\n\
-             from the decision until the old version serves all traffic; deploy counts a deploy that never\n\
-             completed as later than the horizon.\n",
-            n - faulty
-        ));
+        s.push_str(&footnote(n, faulty));
+        s.push('\n');
         s.push_str(&self.verdict_text());
         s
     }
@@ -740,6 +727,57 @@ pub struct TableColumn {
     format: Format,
     /// The statistic is conditional on an event, so its n is shown in the cell.
     pub show_n: bool,
+}
+
+impl TableColumn {
+    /// The runs the statistic is taken over, in words (`report.html` labels each
+    /// column with it; the footnote says the same).
+    pub fn over(&self) -> &'static str {
+        let healthy = Rate::ALL
+            .iter()
+            .any(|r| r.name() == self.metric && r.among_healthy());
+        if self.subset == "faulty" {
+            "faulty releases"
+        } else if healthy {
+            "healthy releases"
+        } else if self.metric == Column::RollbackS.name() {
+            "runs that rolled back"
+        } else {
+            "all runs"
+        }
+    }
+
+    /// A value as the table shows it.
+    pub fn show(&self, v: f64) -> String {
+        match self.format {
+            Format::Percent => format!("{:.2}%", 100.0 * v),
+            Format::Fixed(d) => format!("{v:.d$}"),
+        }
+    }
+
+    /// The cell of the table: the estimate (`–` when there is none) and, for a
+    /// conditional statistic, the number of runs it summarises.
+    pub fn cell(&self, estimate: Option<f64>, n: u64) -> String {
+        let mut text = estimate.map_or("–".to_string(), |v| self.show(v));
+        if self.show_n {
+            text.push_str(&format!(" (n={n})"));
+        }
+        text
+    }
+}
+
+/// What the columns of `TABLE` are over, for a sweep of `runs` runs per strategy of
+/// which `faulty` were faulty releases; printed under the terminal table and
+/// `report.html`'s (line breaks for the terminal).
+pub fn footnote(runs: usize, faulty: usize) -> String {
+    format!(
+        "Columns are over all {runs} runs of a strategy, except: `faulty` over the {faulty} faulty releases,\n\
+         `healthy` over the {} healthy ones. detect and decide count a run without them as later than\n\
+         the horizon (– when the median is); rollback is over the runs that decided a rollback (n shown),\n\
+         from the decision until the old version serves all traffic; deploy counts a deploy that never\n\
+         completed as later than the horizon.",
+        runs.saturating_sub(faulty)
+    )
 }
 
 const fn col(
