@@ -45,6 +45,20 @@ pub(super) fn ensure_font(path: &Path) -> Result<(), ReportError> {
     }
 }
 
+/// Draws `figure` on `root`; a drawing error names the file it was for.
+fn draw_on<DB: DrawingBackend>(
+    figure: &AnyFigure,
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    path: &Path,
+) -> Result<(), ReportError> {
+    figure
+        .draw(root)
+        .map_err(|DrawError(message)| ReportError::Draw {
+            path: path.to_path_buf(),
+            message,
+        })
+}
+
 /// Renders to SVG markup; `stem` only names the plot in error messages.
 pub(super) fn svg_string(figure: &AnyFigure, stem: &Path) -> Result<String, ReportError> {
     let path = stem.with_extension("svg");
@@ -52,12 +66,7 @@ pub(super) fn svg_string(figure: &AnyFigure, stem: &Path) -> Result<String, Repo
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, figure.size()).into_drawing_area();
-        figure
-            .draw(&root)
-            .map_err(|DrawError(message)| ReportError::Draw {
-                path: path.clone(),
-                message,
-            })?;
+        draw_on(figure, &root, &path)?;
     }
     Ok(svg)
 }
@@ -79,12 +88,7 @@ pub(super) fn write_figure(
         PlotFormat::Png => {
             ensure_font(&path)?;
             let root = BitMapBackend::new(&path, figure.size()).into_drawing_area();
-            figure
-                .draw(&root)
-                .map_err(|DrawError(message)| ReportError::Draw {
-                    path: path.clone(),
-                    message,
-                })?;
+            draw_on(figure, &root, &path)?;
         }
     }
     Ok(path)

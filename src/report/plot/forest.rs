@@ -93,10 +93,10 @@ pub(crate) fn forest_svg(best: &str, diffs: &[Diff], runs: u64, faulty: u64) -> 
     let panel_h = PANEL_HEAD + ROW * strategies.len() as f64 + PANEL_FOOT;
     let height = TOP + panel_h * metrics.len() as f64 + 10.0;
     let mut s = String::with_capacity(16 * 1024);
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"forest\" viewBox=\"0 0 {WIDTH} {height}\" \
-         width=\"{WIDTH}\" height=\"{height}\" font-family=\"system-ui, 'DejaVu Sans', sans-serif\" font-size=\"13\">\n"
+         width=\"{WIDTH}\" height=\"{height}\" font-family=\"system-ui, 'DejaVu Sans', sans-serif\" font-size=\"13\">"
     );
     let _ = writeln!(
         s,
