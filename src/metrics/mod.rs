@@ -7,5 +7,5 @@
 mod loghist;
 mod run;
 
-pub use loghist::LogHist;
+pub use loghist::{BUCKETS as LATENCY_BUCKETS, LogHist};
 pub use run::{Collector, Decisions, Outcome, RunRow};
