@@ -224,7 +224,8 @@ pub struct StrategyAnalysis {
     pub start_step: u32,
     /// canary: per step, the template of an inline `{ analysis = "name" }` step (`None`
     /// for every other step, and for `{ analysis = true }`, which is one evaluation of
-    /// `[monitoring]`). Empty for other kinds; else as long as the steps.
+    /// `[monitoring]`). Empty when no step names a template; read it with
+    /// `step_template`.
     pub steps: Vec<Option<TemplateId>>,
     /// blue_green `pre_promotion_analysis` / `post_promotion_analysis`.
     pub pre_promotion: Option<TemplateId>,
@@ -234,6 +235,13 @@ pub struct StrategyAnalysis {
     /// rolling, recreate, swarm (`rollback = "auto"`): `analysis = "name"`, run from the
     /// deploy start.
     pub pipeline: Option<TemplateId>,
+}
+
+impl StrategyAnalysis {
+    /// The template canary step `step` runs, if it is `{ analysis = "name" }`.
+    pub fn step_template(&self, step: usize) -> Option<TemplateId> {
+        self.steps.get(step).copied().flatten()
+    }
 }
 
 /// Everything §9 adds to a scenario.

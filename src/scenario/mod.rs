@@ -16,6 +16,8 @@ mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_analysis;
 
 pub use error::{Position, ScenarioError};
 pub use model::*;

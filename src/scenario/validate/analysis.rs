@@ -549,23 +549,22 @@ fn strategy(
         }
     }
     if let (StrategyKind::Canary(p), Some(raw_steps)) = (&st.kind, &rs.steps) {
-        out.steps = vec![None; p.steps.len()];
         for (j, step) in raw_steps.get_ref().iter().enumerate() {
             if let Some(a) = &step.get_ref().analysis
                 && let RawStepAnalysis::Template(name) = a.get_ref()
             {
                 debug_assert_eq!(p.steps[j], CanaryStep::Analysis);
-                out.steps[j] = Some(lookup(
+                let id = lookup(
                     c,
                     &key(&format!("steps[{j}].analysis")),
                     Some(a.span()),
                     name,
                     spec,
-                )?);
+                )?;
+                out.steps.resize(p.steps.len(), None);
+                out.steps[j] = Some(id);
             }
         }
-    } else if let StrategyKind::Canary(p) = &st.kind {
-        out.steps = vec![None; p.steps.len()];
     }
     for (k, v, slot) in [
         (
