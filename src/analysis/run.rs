@@ -302,7 +302,8 @@ mod tests {
         use Phase::{
             Error as PE, Failed as PF, Inconclusive as PI, Running as PR, Successful as PS,
         };
-        let cases: Vec<((u32, u32, u32, u32), Vec<Outcome>, Vec<Phase>)> = vec![
+        type Case = ((u32, u32, u32, u32), Vec<Outcome>, Vec<Phase>);
+        let cases: Vec<Case> = vec![
             // count 3, no failure allowed: three successes succeed.
             ((3, 0, 0, 4), vec![S, S, S], vec![PR, PR, PS]),
             // failure_limit counts in total, not in a row: the 2nd failure (> 1) fails.

@@ -666,7 +666,8 @@ mod tests {
     fn histogram_quantile_cases() {
         let inf = f64::INFINITY;
         let b = |c: [f64; 4]| vec![(100.0, c[0]), (200.0, c[1]), (400.0, c[2]), (inf, c[3])];
-        let cases: [(f64, Vec<(f64, f64)>, f64); 7] = [
+        type Case = (f64, Vec<(f64, f64)>, f64);
+        let cases: [Case; 7] = [
             // 10 of 10 in the first bucket: the median at half of [0, 100].
             (0.5, b([10.0, 10.0, 10.0, 10.0]), 50.0),
             // Rank 9 of 10: 5 below 100, 5 in (100, 200] → 100 + 100·(4/5).
