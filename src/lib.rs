@@ -1,6 +1,7 @@
 //! deploysim: a deterministic discrete-event simulator of service deployments and a
 //! Monte Carlo benchmark of deployment strategies. See `docs/ARCHITECTURE.md`.
 
+pub mod analysis;
 pub mod catalogue;
 pub mod cli;
 pub mod import;

@@ -27,6 +27,24 @@ impl LogHist {
         2f64.powf(MIN_US_LOG2 + (b as f64 + 0.5) / 8.0) / 1e3
     }
 
+    /// Where a duration of `us` microseconds falls: its bucket and the share of that
+    /// bucket's counts taken to lie below it (counts spread log-uniformly inside a
+    /// bucket; linearly in bucket 0, which starts at 0; none below in the last bucket,
+    /// which is open-ended). The analysis store turns these buckets into Prometheus
+    /// `le` buckets with it.
+    pub fn split(us: f64) -> (usize, f64) {
+        let pos = (us.max(0.0).log2() - MIN_US_LOG2) * 8.0;
+        if pos < 1.0 {
+            let top = 2f64.powf(MIN_US_LOG2 + 1.0 / 8.0);
+            return (0, (us.max(0.0) / top).min(1.0));
+        }
+        let b = pos.floor();
+        if b >= (BUCKETS - 1) as f64 {
+            return (BUCKETS - 1, 0.0);
+        }
+        (b as usize, pos - b)
+    }
+
     /// Quantile `q` (in ms) of the sum of several bucket arrays; `None` if empty.
     pub fn quantile_ms<'a>(parts: impl Iterator<Item = &'a [u32]> + Clone, q: f64) -> Option<f64> {
         let total: u64 = parts
@@ -63,6 +81,24 @@ mod tests {
                 "{ms} -> {mid}"
             );
         }
+    }
+
+    /// `split` at a bucket's lower edge puts nothing of it below; at its geometric middle
+    /// half; in bucket 0 (which starts at 0) the share is linear.
+    #[test]
+    fn split_places_durations_inside_buckets() {
+        for b in [1usize, 40, 100] {
+            let lo = 2f64.powf(MIN_US_LOG2 + b as f64 / 8.0);
+            let (at, share) = LogHist::split(lo * 1.000_000_1);
+            assert_eq!(at, b);
+            assert!(share < 1e-5, "{share}");
+            let (at, share) = LogHist::split(LogHist::bucket_mid_ms(b) * 1e3);
+            assert_eq!(at, b);
+            assert!((share - 0.5).abs() < 1e-9, "{share}");
+        }
+        let top0 = 2f64.powf(MIN_US_LOG2 + 1.0 / 8.0);
+        assert_eq!(LogHist::split(top0 / 4.0), (0, 0.25));
+        assert_eq!(LogHist::split(1e13), (BUCKETS - 1, 0.0));
     }
 
     #[test]

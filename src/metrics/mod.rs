@@ -8,7 +8,7 @@ mod loghist;
 mod results;
 mod run;
 
-pub use loghist::LogHist;
+pub use loghist::{BUCKETS as LATENCY_BUCKETS, LogHist};
 pub use results::{Counts, DeployPhase, RunOutput, Sample, TimelineRow, Trace, TraceEvent};
 pub use run::{
     Collector, Decisions, LATENCY_MAX_US, Outcome, RunRow, latency_histogram, record_latency,

@@ -461,6 +461,40 @@ impl Collector {
         LogHist::quantile_ms(parts, 0.99)
     }
 
+    /// Adds to `out` (`LogHist` buckets) the latency counts of successful requests to
+    /// `version` over seconds `[from, to)`; false when per-second latency is not kept.
+    pub fn add_latency(&self, from: usize, to: usize, version: u8, out: &mut [u64]) -> bool {
+        let Some(lat) = &self.lat else { return false };
+        let to = to.min(self.req.len());
+        for s in from.min(to)..to {
+            let row = &lat[(s * 2 + version as usize) * BUCKETS..][..BUCKETS];
+            for (o, &c) in out.iter_mut().zip(row) {
+                *o += c as u64;
+            }
+        }
+        true
+    }
+
+    /// `add_latency` for the synthetic preview requests; false when not kept.
+    pub fn add_preview_latency(&self, from: usize, to: usize, out: &mut [u64]) -> bool {
+        if self.preview_lat.is_empty() {
+            return false;
+        }
+        let to = to.min(self.preview_lat.len() / BUCKETS);
+        for s in from.min(to)..to {
+            let row = &self.preview_lat[s * BUCKETS..][..BUCKETS];
+            for (o, &c) in out.iter_mut().zip(row) {
+                *o += c as u64;
+            }
+        }
+        true
+    }
+
+    /// Whether synthetic preview requests are recorded (`enable_preview`).
+    pub fn has_preview(&self) -> bool {
+        !self.preview.is_empty()
+    }
+
     /// Classifies second `s`: (down, degraded).
     pub fn second_state(&self, s: usize, slo: &crate::scenario::Slo) -> (bool, bool) {
         let r = (self.req[s][0] + self.req[s][1]) as u64;

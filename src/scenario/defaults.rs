@@ -46,7 +46,17 @@
 //! | flagger `max_weight` / `threshold` / `iterations` | 50 / 5 / 0 |
 //! | `pipeline.stage[].manual_promotion` / `catch` | false / `{}` (catches nothing) |
 //! | `expect[].when` | `"all"` |
+//! | `metrics.scrape_interval` / `buckets` / `query_failure_probability` | `"15s"` / 5ms 10ms 25ms 50ms 100ms 250ms 500ms 1s 2.5s 5s 10s / 0.0 |
+//! | `analysis.metric[].measure` / `scope` / `window` / `interval` | `"success_rate"` / `"canary"` / `"1m"` / `"1m"` |
+//! | `analysis.metric[].count` / `initial_delay` | 0 (until stopped) / `"0s"` |
+//! | `analysis.metric[].success` / `failure` | `">= 0.99"` (only for `success_rate`: another measure needs `success` or `failure` written) / `""` (none) |
+//! | `analysis.metric[].failure_limit` / `inconclusive_limit` / `consecutive_error_limit` | 0 / 0 / 4 |
+//! | `analysis.metric[].on_nan` / `judge` / `dry_run` | `"failed"` / `"threshold"` / false |
+//! | mann_whitney `baseline` / `confidence` / `tolerance` / `direction` / `min_points` | `"stable"` / 0.98 / 0.25 / `"increase"` / 50 |
+//! | canary `analysis.start_step` | 0 |
+//! | flagger `metrics[].interval` | `"1m"` |
 
+use crate::scenario::analysis::*;
 use crate::scenario::model::*;
 use crate::sim::SimTime;
 
@@ -230,3 +240,47 @@ pub const FLAGGER_ITERATIONS: u32 = 0;
 pub const FIDELITY: Fidelity = Fidelity::Request;
 pub const MANUAL_PROMOTION: bool = false;
 pub const EXPECT_WHEN: ExpectWhen = ExpectWhen::All;
+
+pub const SCRAPE_INTERVAL: SimTime = secs(15);
+/// Prometheus client libraries' default buckets scaled to ms (5 ms .. 10 s).
+pub const BUCKETS_MS: [f64; 11] = [
+    5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+pub const QUERY_FAILURE_PROBABILITY: f64 = 0.0;
+
+/// `[metrics]` when it is left out.
+pub fn metrics() -> MetricsConfig {
+    MetricsConfig {
+        scrape_interval: SCRAPE_INTERVAL,
+        buckets_ms: BUCKETS_MS.to_vec(),
+        query_failure_probability: QUERY_FAILURE_PROBABILITY,
+    }
+}
+
+pub const METRIC_MEASURE: Measure = Measure::SuccessRate;
+pub const METRIC_SCOPE: Scope = Scope::Canary;
+pub const METRIC_WINDOW: SimTime = secs(60);
+pub const METRIC_INTERVAL: SimTime = secs(60);
+pub const METRIC_COUNT: u32 = 0;
+pub const METRIC_INITIAL_DELAY: SimTime = SimTime::ZERO;
+/// The default `success` of a `success_rate` metric.
+pub const METRIC_SUCCESS: Condition = Condition {
+    op: Op::Ge,
+    value: 0.99,
+};
+pub const METRIC_FAILURE_LIMIT: u32 = 0;
+pub const METRIC_INCONCLUSIVE_LIMIT: u32 = 0;
+/// Argo's default `consecutiveErrorLimit`.
+pub const METRIC_CONSECUTIVE_ERROR_LIMIT: u32 = 4;
+pub const METRIC_ON_NAN: OnNan = OnNan::Failed;
+pub const METRIC_DRY_RUN: bool = false;
+
+pub const MW_BASELINE: Baseline = Baseline::Stable;
+pub const MW_CONFIDENCE: f64 = 0.98;
+pub const MW_TOLERANCE: f64 = 0.25;
+pub const MW_DIRECTION: Direction = Direction::Increase;
+/// Kayenta's minimum of 50 points per side.
+pub const MW_MIN_POINTS: u32 = 50;
+
+pub const CANARY_ANALYSIS_START_STEP: u32 = 0;
+pub const FLAGGER_METRIC_INTERVAL: SimTime = secs(60);

@@ -58,6 +58,17 @@ pub const MIN_NODE_MTBF: SimTime = SimTime::from_secs(1);
 /// Highest request rate (requests per second) of `traffic.rate`, a rate step or a
 /// preview: above it even fluid mode's counts lose precision.
 pub const MAX_RATE: f64 = 1e9;
+
+/// `[metrics].scrape_interval` and an analysis metric's `interval` (events per period).
+pub const MIN_SCRAPE_INTERVAL: SimTime = SimTime::from_secs(1);
+pub const MIN_ANALYSIS_INTERVAL: SimTime = SimTime::from_secs(1);
+/// Finite latency buckets of `[metrics].buckets` (a query reads each one).
+pub const MAX_BUCKETS: usize = 64;
+/// An analysis metric's `count`, limits and `min_points`.
+pub const MAX_ANALYSIS_COUNT: u32 = 10_000;
+/// Points per side a `mann_whitney` window may hold (`window / scrape_interval`): the
+/// judge sorts the m·n pairwise differences at every measurement.
+pub const MAX_MW_POINTS: u64 = 500;
 /// `replicas × nodes` above which validation warns: placing a pod scans every node, and
 /// pending pods are retried on every pod exit, so such runs are slow in either mode.
 pub const WARN_PODS_X_NODES: u64 = 1_000_000;

@@ -5,6 +5,7 @@
 //! `raw` (serde shape, spans) then `validate` (rules, defaults from `defaults`). It must
 //! not print, exit or know about the simulator beyond `model`.
 
+pub mod analysis;
 mod defaults;
 mod error;
 mod horizon;
@@ -15,6 +16,8 @@ mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_analysis;
 
 pub use error::{Position, ScenarioError};
 pub use model::*;
@@ -86,6 +89,9 @@ pub struct Parsed {
     pub scenario: Scenario,
     /// Complete lines, `warning: <file>: ...`, for stderr (they do not fail the run).
     pub warnings: Vec<String>,
+    /// `[metrics]`, `[[analysis]]` and which strategy runs which template (DESIGN.md
+    /// §9); `AnalysisSpec::default_for` when the file has none of these keys.
+    pub analysis: analysis::AnalysisSpec,
 }
 
 /// Parses and validates scenario `text`; `file` names it in messages.
@@ -117,12 +123,16 @@ pub fn parse_as(
     }
     let raw: raw::RawScenario =
         toml::from_str(text).map_err(|e| shape_error(&e, doc.get_ref(), text, file))?;
-    let (scenario, warnings) = validate::validate(raw, text, file, fidelity)?;
+    let (scenario, analysis, warnings) = validate::validate(raw, text, file, fidelity)?;
     let warnings = warnings
         .into_iter()
         .map(|w| format!("warning: {file}: {w}"))
         .collect();
-    Ok(Parsed { scenario, warnings })
+    Ok(Parsed {
+        scenario,
+        warnings,
+        analysis,
+    })
 }
 
 /// The bundled scenarios as (file stem, text).

@@ -44,6 +44,10 @@ pub struct RawScenario {
     pub pipeline: RawPipeline,
     #[serde(default)]
     pub expect: Vec<Spanned<RawExpect>>,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+    #[serde(default)]
+    pub analysis: Vec<Spanned<RawTemplate>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -202,6 +206,12 @@ pub struct RawStrategy {
     pub max_weight: S<i64>,
     pub threshold: S<i64>,
     pub iterations: S<i64>,
+    pub metrics: S<Vec<Spanned<RawFlaggerMetric>>>,
+    // canary (background), rolling, recreate, swarm (pipeline)
+    pub analysis: S<RawAnalysisRef>,
+    // blue_green
+    pub pre_promotion_analysis: S<String>,
+    pub post_promotion_analysis: S<String>,
 }
 
 impl RawStrategy {
@@ -235,6 +245,10 @@ impl RawStrategy {
             p("max_weight", &self.max_weight),
             p("threshold", &self.threshold),
             p("iterations", &self.iterations),
+            p("metrics", &self.metrics),
+            p("analysis", &self.analysis),
+            p("pre_promotion_analysis", &self.pre_promotion_analysis),
+            p("post_promotion_analysis", &self.post_promotion_analysis),
         ]
         .into_iter()
         .flatten()
@@ -248,7 +262,7 @@ impl RawStrategy {
 pub struct RawStep {
     pub set_weight: S<i64>,
     pub pause: S<RawPause>,
-    pub analysis: S<bool>,
+    pub analysis: S<RawStepAnalysis>,
     pub set_canary_scale: S<i64>,
 }
 
@@ -291,6 +305,138 @@ pub struct RawExpect {
     pub max: S<f64>,
     pub min: S<f64>,
     pub when: S<String>,
+}
+
+// ---------------------------------------------------------------------------------
+// Analysis (DESIGN.md §9)
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub scrape_interval: S<Dur>,
+    pub buckets: S<Vec<Spanned<Dur>>>,
+    pub query_failure_probability: S<f64>,
+}
+
+/// One `[[analysis]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemplate {
+    pub name: S<String>,
+    #[serde(default)]
+    pub metric: Vec<Spanned<RawMetric>>,
+}
+
+/// One `[[analysis.metric]]`. Flat: the judge-specific keys are checked in `validate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetric {
+    pub name: S<String>,
+    pub measure: S<String>,
+    pub scope: S<String>,
+    pub window: S<Dur>,
+    pub interval: S<Dur>,
+    pub count: S<i64>,
+    pub initial_delay: S<Dur>,
+    pub success: S<String>,
+    pub failure: S<String>,
+    pub failure_limit: S<i64>,
+    pub inconclusive_limit: S<i64>,
+    pub consecutive_error_limit: S<i64>,
+    pub on_nan: S<String>,
+    pub judge: S<String>,
+    pub dry_run: S<bool>,
+    // mann_whitney
+    pub baseline: S<String>,
+    pub confidence: S<f64>,
+    pub tolerance: S<f64>,
+    pub direction: S<String>,
+    pub min_points: S<i64>,
+}
+
+/// One flagger `metrics` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFlaggerMetric {
+    pub name: S<String>,
+    pub min: S<f64>,
+    pub max: S<f64>,
+    pub interval: S<Dur>,
+}
+
+/// A strategy's `analysis`: a template name (rolling, recreate, swarm) or the canary's
+/// background table `{ templates = [...], start_step = 0 }`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawAnalysisRef {
+    Name(String),
+    Background {
+        templates: Vec<String>,
+        start_step: Option<i64>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackgroundTable {
+    templates: Vec<String>,
+    start_step: Option<i64>,
+}
+
+struct AnalysisRefVisitor;
+
+impl<'de> Visitor<'de> for AnalysisRefVisitor {
+    type Value = RawAnalysisRef;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "a template name, or (canary) a table like {{ templates = [\"success-rate\"], start_step = 0 }}"
+        )
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawAnalysisRef, E> {
+        Ok(RawAnalysisRef::Name(v.to_string()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawAnalysisRef, A::Error> {
+        let t = BackgroundTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(RawAnalysisRef::Background {
+            templates: t.templates,
+            start_step: t.start_step,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawAnalysisRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawAnalysisRef, D::Error> {
+        d.deserialize_any(AnalysisRefVisitor)
+    }
+}
+
+/// A canary step's `analysis`: `true` (one evaluation of `[monitoring]`) or a template
+/// name (an inline analysis run).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawStepAnalysis {
+    Monitoring(bool),
+    Template(String),
+}
+
+struct StepAnalysisVisitor;
+
+impl<'de> Visitor<'de> for StepAnalysisVisitor {
+    type Value = RawStepAnalysis;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "true or the name of an [[analysis]] template")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawStepAnalysis, E> {
+        Ok(RawStepAnalysis::Monitoring(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawStepAnalysis, E> {
+        Ok(RawStepAnalysis::Template(v.to_string()))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawStepAnalysis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawStepAnalysis, D::Error> {
+        d.deserialize_any(StepAnalysisVisitor)
+    }
 }
 
 // ---------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ use std::ops::Range;
 
 use toml::Spanned;
 
+mod analysis;
+
 use crate::catalogue::{Column, METRICS, Rate};
+use crate::scenario::analysis::AnalysisSpec;
 use crate::scenario::defaults as d;
 use crate::scenario::error::ScenarioError;
 use crate::scenario::horizon;
@@ -179,15 +182,15 @@ fn span<T>(v: &S<T>) -> Option<Range<usize>> {
     v.as_ref().map(Spanned::span)
 }
 
-/// Checks `raw` and builds the model; returns it with the warnings. `fidelity`, when
-/// given, replaces the file's `fidelity` (the `--fidelity` flag) before the work of a
-/// run is estimated.
+/// Checks `raw` and builds the model and its analysis keys (DESIGN.md §9); returns
+/// them with the warnings. `fidelity`, when given, replaces the file's `fidelity` (the
+/// `--fidelity` flag) before the work of a run is estimated.
 pub fn validate(
     raw: RawScenario,
     text: &str,
     file: &str,
     fidelity: Option<Fidelity>,
-) -> R<(Scenario, Vec<String>)> {
+) -> R<(Scenario, AnalysisSpec, Vec<String>)> {
     let c = Ctx { file, text };
     let name = c.name(&raw.name, "name", None)?;
     let description = raw
@@ -316,6 +319,7 @@ pub fn validate(
         .enumerate()
         .map(|(i, e)| expect(&c, i, e, &strategies, &names, &pipeline, &stages))
         .collect::<R<Vec<_>>>()?;
+    let analysis = analysis::spec(&c, &raw, &strategies, duration)?;
 
     let scenario = Scenario {
         name,
@@ -344,7 +348,7 @@ pub fn validate(
             return Err(c.err("duration", at, msg));
         }
     }
-    Ok((scenario, warnings))
+    Ok((scenario, analysis, warnings))
 }
 
 fn cluster(c: &Ctx, r: &RawCluster) -> R<Cluster> {
@@ -690,6 +694,7 @@ fn keys_of(kind: &str) -> &'static [&'static str] {
             "max_unavailable",
             "min_ready",
             "progress_deadline",
+            "analysis",
         ],
         "swarm" => &[
             "parallelism",
@@ -698,6 +703,7 @@ fn keys_of(kind: &str) -> &'static [&'static str] {
             "monitor",
             "failure_action",
             "max_failure_ratio",
+            "analysis",
         ],
         "blue_green" => &[
             "auto_promote",
@@ -705,6 +711,8 @@ fn keys_of(kind: &str) -> &'static [&'static str] {
             "preview_rate",
             "scale_down_delay",
             "abort_scale_down_delay",
+            "pre_promotion_analysis",
+            "post_promotion_analysis",
         ],
         "canary" => &[
             "traffic_routing",
@@ -714,6 +722,7 @@ fn keys_of(kind: &str) -> &'static [&'static str] {
             "max_unavailable",
             "scale_down_delay",
             "abort_scale_down_delay",
+            "analysis",
         ],
         "flagger" => &[
             "interval",
@@ -722,7 +731,9 @@ fn keys_of(kind: &str) -> &'static [&'static str] {
             "max_weight",
             "threshold",
             "iterations",
+            "metrics",
         ],
+        "recreate" => &["analysis"],
         _ => &[],
     }
 }
@@ -936,11 +947,13 @@ fn canary_step(c: &Ctx, path: &str, st: &Spanned<RawStep>) -> R<CanaryStep> {
         return Ok(CanaryStep::Pause(p.get_ref().0));
     }
     if let Some(a) = &s.analysis {
-        if !*a.get_ref() {
+        // A template name is resolved with the templates (`analysis::strategy`).
+        if *a.get_ref() == RawStepAnalysis::Monitoring(false) {
             return Err(c.err(
                 &format!("{path}.analysis"),
                 Some(a.span()),
-                "an analysis step is written `{ analysis = true }`; remove the step to skip it",
+                "an analysis step is written `{ analysis = true }` or `{ analysis = \"template\" }`; \
+                 remove the step to skip it",
             ));
         }
         return Ok(CanaryStep::Analysis);

@@ -44,6 +44,8 @@ pub enum Purpose {
     Preview = 12,
     Pipeline = 13,
     Fluid = 14,
+    /// Analysis queries that fail (`[metrics].query_failure_probability`).
+    Analysis = 15,
 }
 
 /// The 64-bit seed of stream (`purpose`, `key`) under master `seed`.

@@ -1,6 +1,8 @@
 //! Summary statistics for the sweep (DESIGN.md §6): t-intervals for means, Wilson
 //! intervals for rates, distribution-free order-statistic intervals for quantiles of
-//! right-censored metrics, restricted means, and paired per-seed comparisons.
+//! right-censored metrics, restricted means, and paired per-seed comparisons; and the
+//! two-sample rank statistics Kayenta's canary judge uses (`rank`: Mann–Whitney U,
+//! Hodges–Lehmann shift and its Moses interval).
 //!
 //! Pure functions of the values they are given: no I/O, no clock, no threads, no
 //! randomness. Callers pass values in seed order and every sum runs in that order, so
@@ -13,6 +15,7 @@ pub mod dist;
 pub mod interval;
 pub mod paired;
 pub mod quantile;
+pub mod rank;
 
 pub use column::{Censoring, ColumnStat, MetricColumn, Note};
 pub use dist::t_quantile;
