@@ -2,6 +2,7 @@
 //! API. Modules are named after what they pin.
 
 mod alloc;
+mod architecture;
 mod bad_input;
 mod behaviour;
 mod deploy_manifests;
