@@ -41,6 +41,10 @@ pub enum Column {
     StrategyKind,
     CaughtStage,
     LeadTimeS,
+    AnalysisMeasurements,
+    AnalysisFailed,
+    AnalysisInconclusive,
+    AnalysisErrors,
 }
 
 /// How a metric's value may be missing from a run, which decides how the summary
@@ -78,7 +82,7 @@ const fn m(unit: &'static str, censoring: Censoring) -> Option<MetricDef> {
 }
 
 impl Column {
-    pub const ALL: [Column; 30] = [
+    pub const ALL: [Column; 34] = [
         Column::Scenario,
         Column::Strategy,
         Column::Seed,
@@ -109,6 +113,10 @@ impl Column {
         Column::StrategyKind,
         Column::CaughtStage,
         Column::LeadTimeS,
+        Column::AnalysisMeasurements,
+        Column::AnalysisFailed,
+        Column::AnalysisInconclusive,
+        Column::AnalysisErrors,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -143,6 +151,10 @@ impl Column {
             Column::StrategyKind => "strategy_kind",
             Column::CaughtStage => "caught_stage",
             Column::LeadTimeS => "lead_time_s",
+            Column::AnalysisMeasurements => "analysis_measurements",
+            Column::AnalysisFailed => "analysis_failed",
+            Column::AnalysisInconclusive => "analysis_inconclusive",
+            Column::AnalysisErrors => "analysis_errors",
         }
     }
 
@@ -190,6 +202,15 @@ impl Column {
                 quantiles: false,
             }),
             Column::LeadTimeS => m("s", Optional),
+            Column::AnalysisMeasurements => Some(MetricDef {
+                unit: "measurements",
+                lower_is_better: false,
+                censoring: Never,
+                quantiles: true,
+            }),
+            Column::AnalysisFailed => m("measurements", Never),
+            Column::AnalysisInconclusive => m("measurements", Never),
+            Column::AnalysisErrors => m("measurements", Never),
         }
     }
 
@@ -305,15 +326,16 @@ mod tests {
     use super::*;
 
     /// DESIGN §6's `runs.csv` columns, in its order (plus the pipeline's
-    /// `strategy_kind`, `caught_stage`, `lead_time_s`), written out independently of
-    /// the enum.
+    /// `strategy_kind`, `caught_stage`, `lead_time_s`, and §9's four analysis counts),
+    /// written out independently of the enum.
     #[test]
     fn columns_are_the_design_list_and_names_round_trip() {
         let design = "scenario,strategy,seed,faulty,fault,outcome,deploy_duration_s,requests,\
             failed_requests,impacted_requests,exposed_requests,blast_radius,users_affected,\
             user_blast_radius,downtime_s,degraded_s,detect_s,decide_s,rollback_s,\
             exposure_end_s,recovery_s,peak_pods,extra_pod_seconds,latency_mean_ms,\
-            latency_p50_ms,latency_p99_ms,false_rollback,strategy_kind,caught_stage,lead_time_s";
+            latency_p50_ms,latency_p99_ms,false_rollback,strategy_kind,caught_stage,lead_time_s,\
+            analysis_measurements,analysis_failed,analysis_inconclusive,analysis_errors";
         let names: Vec<&str> = Column::ALL.iter().map(|c| c.name()).collect();
         assert_eq!(names.join(","), design.replace(' ', ""));
         for c in Column::ALL {
@@ -322,8 +344,8 @@ mod tests {
         for r in Rate::ALL {
             assert_eq!(Rate::named(r.name()), Some(r));
         }
-        // Identity and label columns are not summarised: 30 columns, 8 of them.
-        assert_eq!(N_METRICS, 22);
+        // Identity and label columns are not summarised: 34 columns, 8 of them.
+        assert_eq!(N_METRICS, 26);
         assert!(COMPARED.iter().all(|c| c.metric().is_some()));
     }
 }

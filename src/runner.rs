@@ -6,10 +6,12 @@
 //! calls the controller, so neither of them needs the other's loop. A run is a pure
 //! function of (scenario, strategy, seed): no I/O, no clock, no threads.
 
+use crate::analysis::Phase;
 use crate::metrics::{Decisions, Outcome, RunOutput, Sample, TimelineRow, Trace};
 use crate::scenario::{Fidelity, Rollback, Scenario, Strategy, StrategyKind};
 use crate::sim::SimTime;
 use crate::strategy::Controller;
+use crate::world::analysis::{AnalysisId, Owner};
 use crate::world::{Core, Ctl, Ev, RuleVerdict, Scope, fluid, pipeline};
 
 /// The per-scenario user table a run draws its users from (built once per sweep).
@@ -39,6 +41,12 @@ fn run_with(
     let mut core = Core::new(sc, users, seed, trace);
     core.limit_shortcuts(shortcuts);
     let mut ctrl = Controller::new(strategy, sc);
+    let analysis = sc.strategy_analysis(&strategy.name);
+    // The wave-1 analysis (the `[monitoring]` rule on the strategy's scope) runs only
+    // for a strategy without templates.
+    let rule_analysis = !analysis.uses_templates();
+    // Rolling, recreate, swarm: the pipeline analysis, from the deploy start.
+    let mut pipeline_run: Option<AnalysisId> = None;
     core.boot();
     // A faulty release caught before production never reaches it.
     let pipeline = (!sc.pipeline.is_empty()).then(|| {
@@ -81,7 +89,41 @@ fn run_with(
             match ev {
                 Ev::DeployStart => {
                     core.log("deploy_start", None, || strategy.name.clone());
+                    if let Some(t) = analysis.pipeline {
+                        pipeline_run = Some(core.start_analysis(t, Owner::Pipeline));
+                    }
                     ctrl.start(&mut Ctl::new(&mut core));
+                }
+                Ev::Analysis => {
+                    core.measure_analyses();
+                    while let Some((id, owner, phase)) = core.take_finished_analysis() {
+                        if owner != Owner::Pipeline {
+                            ctrl.analysis_done(id, owner, phase, &mut Ctl::new(&mut core));
+                            continue;
+                        }
+                        pipeline_run = None;
+                        match phase {
+                            Phase::Failed | Phase::Error => {
+                                core.log("analysis_failed", None, || {
+                                    format!("pipeline analysis {}", phase.name())
+                                });
+                                core.request_rollback();
+                            }
+                            Phase::Inconclusive if !paged && core.deploy().decide_at.is_none() => {
+                                // Nobody decides automatically: a person is paged.
+                                paged = true;
+                                let d = core.people_draw(&sc.monitoring.human_response);
+                                core.log("paged", None, || {
+                                    format!(
+                                        "pipeline analysis inconclusive; a person responds in {}",
+                                        d.human()
+                                    )
+                                });
+                                core.schedule(t + d, Ev::HumanRollback);
+                            }
+                            _ => {}
+                        }
+                    }
                 }
                 Ev::Sync => {
                     core.reconcile_all();
@@ -104,7 +146,8 @@ fn run_with(
                     }
                     // The strategy's own analysis, while the deploy runs.
                     let mut analysis_failed = false;
-                    if strategy.rollback == Rollback::Auto
+                    if rule_analysis
+                        && strategy.rollback == Rollback::Auto
                         && core.deploy().done_at.is_none()
                         && core.deploy().decide_at.is_none()
                         && let Some(scope) = ctrl.analysis_scope()
@@ -154,6 +197,13 @@ fn run_with(
                 // `Core::handle` has taken every world event.
                 _ => {}
             }
+        }
+        // The pipeline analysis ends with the deploy.
+        if let Some(id) = pipeline_run
+            && (core.deploy().done_at.is_some() || core.deploy().decide_at.is_some())
+        {
+            core.stop_analysis(id);
+            pipeline_run = None;
         }
         // The request is taken (cleared) first, whether or not it is acted on.
         if core.take_rollback_request()
@@ -247,6 +297,12 @@ fn finish(
         false_rollback,
         &end.sc.slo,
     );
+    let mut row = row;
+    let a = end.analysis;
+    row.analysis_measurements = a.measurements as u64;
+    row.analysis_failed = a.failed as u64;
+    row.analysis_inconclusive = a.inconclusive as u64;
+    row.analysis_errors = a.errors as u64;
     let m = &end.metrics;
     let trace = end.log.take().map(|events| {
         let timeline = samples

@@ -25,6 +25,17 @@ pub enum Outcome {
     Error,
 }
 
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Successful => "Successful",
+            Outcome::Failed => "Failed",
+            Outcome::Inconclusive => "Inconclusive",
+            Outcome::Error => "Error",
+        }
+    }
+}
+
 /// Whether `x OP value` holds (false for NaN, as Go's comparisons).
 pub fn holds(c: Condition, x: f64) -> bool {
     match c.op {

@@ -122,6 +122,13 @@ pub struct Store {
     stream: Keyed,
     queries: u64,
     targets: Vec<Target>,
+    // Scratch buffers reused by every query (no allocation once they have grown).
+    scratch_spans: Vec<(Series, Span)>,
+    scratch_buf: Vec<Span>,
+    lat: Vec<f64>,
+    row: Vec<u64>,
+    prefix: Vec<f64>,
+    cum: Vec<(f64, f64)>,
 }
 
 /// (base second, last second, weight) of one target's contribution.
@@ -150,6 +157,12 @@ impl Store {
             stream,
             queries: 0,
             targets: Vec::new(),
+            scratch_spans: Vec::new(),
+            scratch_buf: Vec::new(),
+            lat: vec![0.0; LATENCY_BUCKETS],
+            row: vec![0; LATENCY_BUCKETS],
+            prefix: Vec::with_capacity(LATENCY_BUCKETS + 1),
+            cum: Vec::new(),
         }
     }
 
@@ -277,56 +290,104 @@ impl Store {
         Some(out)
     }
 
+    /// The increase of (requests, failed requests) on `scope` over `window` at `now`
+    /// as `sum(increase(…))` sees them (the `[monitoring]` rule's input): `None` for the
+    /// empty vector or a failed query. Draws one query-failure chance.
+    pub fn increase(
+        &mut self,
+        counters: &impl Counters,
+        scope: Scope,
+        window: SimTime,
+        now: SimTime,
+    ) -> Option<(f64, f64)> {
+        if self.fails() {
+            return None;
+        }
+        self.gather(counters, series_of(scope), window, now, false)
+            .map(|g| (g.requests, g.failed))
+    }
+
+    /// Collects the spans of `series` present at `now` over `window` into the scratch
+    /// buffers and sums their counters (and, with `latency`, their latency buckets
+    /// into `self.lat`); `None` for the empty vector.
+    fn gather(
+        &mut self,
+        counters: &impl Counters,
+        series: &[Series],
+        window: SimTime,
+        now: SimTime,
+        latency: bool,
+    ) -> Option<Gathered> {
+        let mut spans = std::mem::take(&mut self.scratch_spans);
+        let mut buf = std::mem::take(&mut self.scratch_buf);
+        spans.clear();
+        for &s in series {
+            buf.clear();
+            self.spans(s, now, window, &mut buf);
+            spans.extend(buf.iter().map(|sp| (s, *sp)));
+        }
+        self.scratch_buf = buf;
+        if spans.is_empty() {
+            self.scratch_spans = spans;
+            return None;
+        }
+        // Targets sharing sample seconds read the same counters: merge them.
+        spans.sort_unstable_by_key(|&(s, (from, to, _))| (s, from, to));
+        merge(&mut spans);
+        let mut g = Gathered {
+            requests: 0.0,
+            failed: 0.0,
+            latency_recorded: true,
+        };
+        if latency {
+            self.lat.iter_mut().for_each(|x| *x = 0.0);
+        }
+        for &(s, (from, to, w)) in &spans {
+            let Some((r, f)) = counters.counts(s, from, to) else {
+                continue;
+            };
+            g.requests += w * r as f64;
+            g.failed += w * f as f64;
+            if latency {
+                self.row.iter_mut().for_each(|x| *x = 0);
+                if !counters.add_latency(s, from, to, &mut self.row) {
+                    g.latency_recorded = false;
+                    break;
+                }
+                for (a, &c) in self.lat.iter_mut().zip(&self.row) {
+                    *a += w * c as f64;
+                }
+            }
+        }
+        self.scratch_spans = spans;
+        Some(g)
+    }
+
     /// The query without the failure draw, over the union of `series`.
     fn evaluate(
-        &self,
+        &mut self,
         counters: &impl Counters,
         measure: Measure,
         series: &[Series],
         window: SimTime,
         now: SimTime,
     ) -> QueryResult {
-        let mut spans: Vec<(Series, Span)> = Vec::new();
-        let mut buf = Vec::new();
-        for &s in series {
-            buf.clear();
-            self.spans(s, now, window, &mut buf);
-            spans.extend(buf.iter().map(|sp| (s, *sp)));
-        }
-        if spans.is_empty() {
+        let latency = measure.is_latency();
+        let Some(g) = self.gather(counters, series, window, now, latency) else {
             return QueryResult::Empty;
-        }
-        // Targets sharing sample seconds read the same counters: merge them.
-        spans.sort_by_key(|&(s, (from, to, _))| (s, from, to));
-        let mut requests = 0.0;
-        let mut failed = 0.0;
-        let mut lat = measure.is_latency().then(|| vec![0.0f64; LATENCY_BUCKETS]);
-        let mut row = vec![0u64; if lat.is_some() { LATENCY_BUCKETS } else { 0 }];
-        for (s, (from, to, w)) in merge(spans) {
-            let Some((r, f)) = counters.counts(s, from, to) else {
-                continue;
-            };
-            requests += w * r as f64;
-            failed += w * f as f64;
-            if let Some(acc) = &mut lat {
-                row.iter_mut().for_each(|x| *x = 0);
-                if !counters.add_latency(s, from, to, &mut row) {
-                    return QueryResult::Empty;
-                }
-                for (a, &c) in acc.iter_mut().zip(&row) {
-                    *a += w * c as f64;
-                }
-            }
+        };
+        if !g.latency_recorded {
+            return QueryResult::Empty;
         }
         let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
         QueryResult::Value(match measure {
-            Measure::SuccessRate => ratio(requests - failed, requests),
-            Measure::ErrorRate => ratio(failed, requests),
-            Measure::RequestRate => requests / window.secs_f64(),
+            Measure::SuccessRate => ratio(g.requests - g.failed, g.requests),
+            Measure::ErrorRate => ratio(g.failed, g.requests),
+            Measure::RequestRate => g.requests / window.secs_f64(),
             Measure::LatencyMean => {
-                let h = lat.as_deref().unwrap_or(&[]);
-                let n: f64 = h.iter().sum();
-                let sum: f64 = h
+                let n: f64 = self.lat.iter().sum();
+                let sum: f64 = self
+                    .lat
                     .iter()
                     .enumerate()
                     .map(|(b, c)| c * LogHist::bucket_mid_ms(b))
@@ -334,29 +395,39 @@ impl Store {
                 ratio(sum, n)
             }
             Measure::LatencyQuantile(q) => {
-                let h = lat.as_deref().unwrap_or(&[]);
-                histogram_quantile(q.fraction(), &self.cumulative(h))
+                self.cumulative();
+                histogram_quantile(q.fraction(), &self.cum)
             }
         })
     }
 
-    /// Prometheus cumulative buckets (le_ms, count), `+Inf` last, from log buckets.
-    fn cumulative(&self, h: &[f64]) -> Vec<(f64, f64)> {
-        let mut prefix = Vec::with_capacity(h.len() + 1);
+    /// Prometheus cumulative buckets (le_ms, count), `+Inf` last, from the log buckets
+    /// in `self.lat`, into `self.cum`.
+    fn cumulative(&mut self) {
+        let h = &self.lat;
+        self.prefix.clear();
         let mut acc = 0.0;
-        prefix.push(0.0);
+        self.prefix.push(0.0);
         for c in h {
             acc += c;
-            prefix.push(acc);
+            self.prefix.push(acc);
         }
-        let mut out: Vec<(f64, f64)> = self
-            .edges
-            .iter()
-            .map(|e| (e.le_ms, prefix[e.bucket] + h[e.bucket] * e.share))
-            .collect();
-        out.push((f64::INFINITY, acc));
-        out
+        self.cum.clear();
+        for e in &self.edges {
+            self.cum
+                .push((e.le_ms, self.prefix[e.bucket] + h[e.bucket] * e.share));
+        }
+        self.cum.push((f64::INFINITY, acc));
     }
+}
+
+/// Sums of one query's spans.
+#[derive(Clone, Copy, Debug)]
+struct Gathered {
+    requests: f64,
+    failed: f64,
+    /// False when a series has no latency histograms (the query is then empty).
+    latency_recorded: bool,
 }
 
 /// The series a scope reads.
@@ -369,17 +440,16 @@ fn series_of(scope: Scope) -> &'static [Series] {
     }
 }
 
-/// Sums the weights of equal (series, from, to) spans; input sorted so equal ones
-/// are adjacent.
-fn merge(spans: Vec<(Series, Span)>) -> Vec<(Series, (usize, usize, f64))> {
-    let mut out: Vec<(Series, (usize, usize, f64))> = Vec::with_capacity(spans.len());
-    for (s, (a, b, w)) in spans {
-        match out.last_mut() {
-            Some((ls, (la, lb, lw))) if *ls == s && *la == a && *lb == b => *lw += w,
-            _ => out.push((s, (a, b, w))),
+/// Sums the weights of equal (series, from, to) spans in place; input sorted so
+/// equal ones are adjacent.
+fn merge(spans: &mut Vec<(Series, Span)>) {
+    spans.dedup_by(|next, kept| {
+        let same = next.0 == kept.0 && next.1.0 == kept.1.0 && next.1.1 == kept.1.1;
+        if same {
+            kept.1.2 += next.1.2;
         }
-    }
-    out
+        same
+    });
 }
 
 /// Prometheus' `histogram_quantile(q, …)` over cumulative buckets `(le, count)`

@@ -79,6 +79,12 @@ pub struct RunRow {
     /// production), and the lead time to production. `None` without a pipeline.
     pub caught_stage: Option<String>,
     pub lead_time_s: Option<f64>,
+    /// Analysis measurements over the run (DESIGN.md §9): all, and the Failed,
+    /// Inconclusive and Error ones.
+    pub analysis_measurements: u64,
+    pub analysis_failed: u64,
+    pub analysis_inconclusive: u64,
+    pub analysis_errors: u64,
 }
 
 impl RunRow {
@@ -117,6 +123,10 @@ impl RunRow {
             Column::LatencyP99Ms => self.latency_p99_ms,
             Column::FalseRollback => Some(self.false_rollback as u8 as f64),
             Column::LeadTimeS => self.lead_time_s,
+            Column::AnalysisMeasurements => n(self.analysis_measurements),
+            Column::AnalysisFailed => n(self.analysis_failed),
+            Column::AnalysisInconclusive => n(self.analysis_inconclusive),
+            Column::AnalysisErrors => n(self.analysis_errors),
         }
     }
 
@@ -589,6 +599,10 @@ impl Collector {
             waited_requests: self.waited,
             caught_stage: None,
             lead_time_s: None,
+            analysis_measurements: 0,
+            analysis_failed: 0,
+            analysis_inconclusive: 0,
+            analysis_errors: 0,
         }
     }
 }

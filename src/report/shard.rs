@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// The `format` value of every `shard.json`.
 pub const FORMAT: &str = "deploysim-shard";
 /// Bumped whenever `shard.json` or `runs.jsonl` change shape.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// `shard.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -140,6 +140,10 @@ pub struct RunRecord {
     pub waited_requests: u64,
     pub caught_stage: Option<String>,
     pub lead_time_s: Option<f64>,
+    pub analysis_measurements: u64,
+    pub analysis_failed: u64,
+    pub analysis_inconclusive: u64,
+    pub analysis_errors: u64,
 }
 
 const OUTCOMES: [Outcome; 5] = [
@@ -183,6 +187,10 @@ impl RunRecord {
             waited_requests: r.waited_requests,
             caught_stage: r.caught_stage.clone(),
             lead_time_s: r.lead_time_s,
+            analysis_measurements: r.analysis_measurements,
+            analysis_failed: r.analysis_failed,
+            analysis_inconclusive: r.analysis_inconclusive,
+            analysis_errors: r.analysis_errors,
         }
     }
 
@@ -223,6 +231,10 @@ impl RunRecord {
             waited_requests: self.waited_requests,
             caught_stage: self.caught_stage.clone(),
             lead_time_s: self.lead_time_s,
+            analysis_measurements: self.analysis_measurements,
+            analysis_failed: self.analysis_failed,
+            analysis_inconclusive: self.analysis_inconclusive,
+            analysis_errors: self.analysis_errors,
         })
     }
 }

@@ -238,6 +238,17 @@ pub struct StrategyAnalysis {
 }
 
 impl StrategyAnalysis {
+    /// Whether the strategy runs any template or Flagger metric (then the wave-1
+    /// `[monitoring]`-rule analysis of the run loop is off for it).
+    pub fn uses_templates(&self) -> bool {
+        !self.background.is_empty()
+            || self.steps.iter().any(Option::is_some)
+            || self.pre_promotion.is_some()
+            || self.post_promotion.is_some()
+            || !self.flagger_metrics.is_empty()
+            || self.pipeline.is_some()
+    }
+
     /// The template canary step `step` runs, if it is `{ analysis = "name" }`.
     pub fn step_template(&self, step: usize) -> Option<TemplateId> {
         self.steps.get(step).copied().flatten()

@@ -89,9 +89,6 @@ pub struct Parsed {
     pub scenario: Scenario,
     /// Complete lines, `warning: <file>: ...`, for stderr (they do not fail the run).
     pub warnings: Vec<String>,
-    /// `[metrics]`, `[[analysis]]` and which strategy runs which template (DESIGN.md
-    /// §9); `AnalysisSpec::default_for` when the file has none of these keys.
-    pub analysis: analysis::AnalysisSpec,
 }
 
 /// Parses and validates scenario `text`; `file` names it in messages.
@@ -123,16 +120,12 @@ pub fn parse_as(
     }
     let raw: raw::RawScenario =
         toml::from_str(text).map_err(|e| shape_error(&e, doc.get_ref(), text, file))?;
-    let (scenario, analysis, warnings) = validate::validate(raw, text, file, fidelity)?;
+    let (scenario, warnings) = validate::validate(raw, text, file, fidelity)?;
     let warnings = warnings
         .into_iter()
         .map(|w| format!("warning: {file}: {w}"))
         .collect();
-    Ok(Parsed {
-        scenario,
-        warnings,
-        analysis,
-    })
+    Ok(Parsed { scenario, warnings })
 }
 
 /// The bundled scenarios as (file stem, text).

@@ -106,6 +106,9 @@ pub struct Scenario {
     pub strategies: Vec<Strategy>,
     pub pipeline: Vec<PipelineStage>,
     pub expects: Vec<Expect>,
+    /// `[metrics]`, `[[analysis]]` and which strategy runs which template (DESIGN.md
+    /// §9); `AnalysisSpec::default_for` when the file has none of these keys.
+    pub analysis: crate::scenario::analysis::AnalysisSpec,
     /// The scenario text as given (written into `summary.json`).
     pub source_text: String,
 }
@@ -311,6 +314,19 @@ pub struct Strategy {
     pub name: String,
     pub rollback: Rollback,
     pub kind: StrategyKind,
+}
+
+impl Scenario {
+    /// The analyses strategy `name` runs (DESIGN.md §9; nothing for an unknown name,
+    /// e.g. the implicit `none`).
+    pub fn strategy_analysis(&self, name: &str) -> crate::scenario::analysis::StrategyAnalysis {
+        self.strategies
+            .iter()
+            .position(|s| s.name == name)
+            .and_then(|i| self.analysis.strategies.get(i))
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 impl Strategy {

@@ -86,7 +86,7 @@ analysis = "success-rate"
 {TEMPLATES}"#
     );
     let p = parsed(&text);
-    let a = &p.analysis;
+    let a = &p.scenario.analysis;
     assert_eq!(
         a.metrics,
         MetricsConfig {
@@ -213,7 +213,7 @@ fn no_analysis_keys_means_the_defaults() {
     for (name, text) in bundled() {
         let p = parsed(text);
         assert_eq!(
-            p.analysis,
+            p.scenario.analysis,
             AnalysisSpec::default_for(p.scenario.strategies.len()),
             "{name}"
         );

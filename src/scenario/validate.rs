@@ -13,7 +13,6 @@ use toml::Spanned;
 mod analysis;
 
 use crate::catalogue::{Column, METRICS, Rate};
-use crate::scenario::analysis::AnalysisSpec;
 use crate::scenario::defaults as d;
 use crate::scenario::error::ScenarioError;
 use crate::scenario::horizon;
@@ -190,7 +189,7 @@ pub fn validate(
     text: &str,
     file: &str,
     fidelity: Option<Fidelity>,
-) -> R<(Scenario, AnalysisSpec, Vec<String>)> {
+) -> R<(Scenario, Vec<String>)> {
     let c = Ctx { file, text };
     let name = c.name(&raw.name, "name", None)?;
     let description = raw
@@ -337,6 +336,7 @@ pub fn validate(
         strategies,
         pipeline,
         expects,
+        analysis,
         source_text: text.to_string(),
     };
     let mut warnings = horizon::warnings(&scenario);
@@ -348,7 +348,7 @@ pub fn validate(
             return Err(c.err("duration", at, msg));
         }
     }
-    Ok((scenario, analysis, warnings))
+    Ok((scenario, warnings))
 }
 
 fn cluster(c: &Ctx, r: &RawCluster) -> R<Cluster> {

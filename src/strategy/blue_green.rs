@@ -42,9 +42,12 @@
 //! request-level (the preview stack has no user traffic, so they meet no fluid
 //! load); a parked probe chain of a preview pod does not see them queue.
 
+use crate::analysis::Phase as RunPhase;
 use crate::metrics::DeployPhase;
 use crate::scenario::BlueGreenParams;
+use crate::scenario::analysis::StrategyAnalysis;
 use crate::sim::SimTime;
+use crate::world::analysis::{AnalysisId, Owner};
 use crate::world::balancer::Mode;
 use crate::world::{Ctl, Scope};
 
@@ -91,10 +94,19 @@ pub struct BlueGreen {
     /// (`None`: never), and whether that wait has started.
     abort_delay: Option<SimTime>,
     abort_wait_started: bool,
+    /// The templates this rollout runs (`pre_promotion_analysis`,
+    /// `post_promotion_analysis`).
+    analysis: StrategyAnalysis,
+    /// The running pre-promotion analysis (promotion waits for its success).
+    pre: Option<AnalysisId>,
+    pre_passed: bool,
+    /// `preview_duration` has elapsed (promotion waits for it too).
+    preview_elapsed: bool,
+    post: Option<AnalysisId>,
 }
 
 impl BlueGreen {
-    pub fn new(p: &BlueGreenParams, replicas: u32) -> Self {
+    pub fn new(p: &BlueGreenParams, replicas: u32, analysis: StrategyAnalysis) -> Self {
         BlueGreen {
             p: p.clone(),
             replicas,
@@ -105,6 +117,11 @@ impl BlueGreen {
             last_progress_at: SimTime::ZERO,
             abort_delay: None,
             abort_wait_started: false,
+            pre_passed: analysis.pre_promotion.is_none(),
+            analysis,
+            pre: None,
+            preview_elapsed: false,
+            post: None,
         }
     }
 
@@ -168,6 +185,9 @@ impl BlueGreen {
                     if self.p.preview_rate > 0.0 {
                         let lag = core.scenario().load_balancer.endpoint_lag;
                         core.timer(core.now() + lag, T_PREVIEW_LOAD);
+                    }
+                    if let Some(t) = self.analysis.pre_promotion {
+                        self.pre = Some(core.start_analysis(t, Owner::PrePromotion));
                     }
                     core.timer(core.now() + d, T_PREVIEW_DONE);
                 }
@@ -234,29 +254,93 @@ impl BlueGreen {
         core.preview_traffic(0.0);
         core.log("promote", None, String::new);
         self.switch_to(core, 1);
+        if let Some(t) = self.analysis.post_promotion {
+            self.post = Some(core.start_analysis(t, Owner::PostPromotion));
+        }
         core.timer(core.now() + self.p.scale_down_delay, T_SCALE_DOWN);
+    }
+
+    /// The preview checks are over (`preview_duration` elapsed and, with a
+    /// pre-promotion analysis, that analysis succeeded): promote automatically or wait
+    /// for a person.
+    fn checks_over(&mut self, core: &mut Ctl) {
+        if !(self.preview_elapsed && self.pre_passed) || self.state != State::Checking {
+            return;
+        }
+        if self.p.auto_promote {
+            self.promotion_decided(core);
+        } else {
+            self.state = State::Gated;
+            core.set_gated(true);
+            let d = core.people_draw(&core.scenario().monitoring.human_promote);
+            core.log("pause", None, || {
+                format!("a person promotes in {}", d.human())
+            });
+            core.timer(core.now() + d, T_PERSON);
+        }
+    }
+
+    /// An analysis this rollout started has completed (`phase`).
+    pub fn analysis_done(&mut self, id: AnalysisId, owner: Owner, phase: RunPhase, core: &mut Ctl) {
+        let ours = match owner {
+            Owner::PrePromotion => self.pre == Some(id) && self.pre_promotion(),
+            Owner::PostPromotion => self.post == Some(id) && self.state == State::Switched,
+            _ => false,
+        };
+        if !ours {
+            return;
+        }
+        match phase {
+            RunPhase::Successful | RunPhase::Running => {
+                if owner == Owner::PrePromotion {
+                    self.pre_passed = true;
+                    self.checks_over(core);
+                }
+            }
+            RunPhase::Failed | RunPhase::Error => {
+                core.log("analysis_failed", None, || {
+                    format!("{owner:?} analysis {}", phase.name())
+                });
+                // Argo aborts the rollout on a failed pre- or post-promotion analysis.
+                core.detected();
+                core.request_rollback();
+            }
+            RunPhase::Inconclusive => {
+                // Argo pauses the rollout: a person decides (promotes).
+                core.log("analysis_inconclusive", None, || {
+                    format!("{owner:?} analysis inconclusive: the rollout waits for a person")
+                });
+                if owner == Owner::PrePromotion && self.state == State::Checking {
+                    self.pre_passed = true;
+                    self.state = State::Gated;
+                    core.set_gated(true);
+                    let d = core.people_draw(&core.scenario().monitoring.human_promote);
+                    core.timer(core.now() + d, T_PERSON);
+                }
+            }
+        }
     }
 
     pub fn timer(&mut self, tag: u32, core: &mut Ctl) {
         match tag {
             T_PREVIEW_DONE if self.state == State::Checking => {
-                if self.p.auto_promote {
-                    self.promotion_decided(core);
-                } else {
-                    self.state = State::Gated;
-                    core.set_gated(true);
-                    let d = core.people_draw(&core.scenario().monitoring.human_promote);
-                    core.log("pause", None, || {
-                        format!("a person promotes in {}", d.human())
+                self.preview_elapsed = true;
+                if !self.pre_passed {
+                    core.log("promotion_waits", None, || {
+                        "the pre-promotion analysis has not succeeded yet".into()
                     });
-                    core.timer(core.now() + d, T_PERSON);
                 }
+                self.checks_over(core);
             }
             T_PERSON if self.state == State::Gated => self.promotion_decided(core),
             T_PREVIEW_LOAD if self.pre_promotion() => {
                 core.preview_traffic(self.p.preview_rate);
             }
             T_SCALE_DOWN if self.state == State::Switched => {
+                // The post-promotion analysis is cut off at the scale-down.
+                if let Some(id) = self.post.take() {
+                    core.stop_analysis(id);
+                }
                 core.log("scale_down", None, || "old stack scaled down".into());
                 core.set_desired(0, 0);
                 self.state = State::Done;
@@ -314,6 +398,9 @@ impl BlueGreen {
             self.p.abort_scale_down_delay
         };
         self.state = State::Aborting;
+        for id in [self.pre.take(), self.post.take()].into_iter().flatten() {
+            core.stop_analysis(id);
+        }
         core.set_gated(false);
         core.set_stalled(false);
         core.preview_traffic(0.0);

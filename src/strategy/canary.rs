@@ -35,9 +35,12 @@
 //! up, then switch), not through the steps again; router weight changes take effect
 //! at once (no proxy propagation delay).
 
+use crate::analysis::Phase as RunPhase;
 use crate::metrics::DeployPhase;
+use crate::scenario::analysis::StrategyAnalysis;
 use crate::scenario::{CanaryParams, CanaryStep, Rollback};
 use crate::sim::SimTime;
+use crate::world::analysis::{AnalysisId, Owner};
 use crate::world::balancer::Mode;
 use crate::world::{Ctl, RuleVerdict, Scope};
 
@@ -52,6 +55,8 @@ const T_STEP: u32 = 1;
 const T_OLD_SCALE_DOWN: u32 = 2;
 const T_ABORT_SCALE_DOWN: u32 = 3;
 const T_DEADLINE: u32 = 4;
+/// A person resumes a rollout an inconclusive analysis paused.
+const T_RESUME: u32 = 5;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -88,10 +93,24 @@ pub struct Canary {
     abort_delay: Option<SimTime>,
     last_progress: (u32, u32, u32, u32, usize),
     last_progress_at: SimTime,
+    /// The analysis templates this rollout runs (DESIGN.md §9).
+    analysis: StrategyAnalysis,
+    /// The background runs, once started at `start_step`.
+    background: Vec<AnalysisId>,
+    background_started: bool,
+    /// The run of the current inline analysis step.
+    inline: Option<AnalysisId>,
+    /// An inconclusive analysis paused the rollout: a person resumes it.
+    held: bool,
 }
 
 impl Canary {
-    pub fn new(p: &CanaryParams, replicas: u32, rollback: Rollback) -> Self {
+    pub fn new(
+        p: &CanaryParams,
+        replicas: u32,
+        rollback: Rollback,
+        analysis: StrategyAnalysis,
+    ) -> Self {
         let (surge, unavail) = resolve_bounds(replicas, p.max_surge, p.max_unavailable);
         Canary {
             p: p.clone(),
@@ -112,6 +131,11 @@ impl Canary {
             abort_delay: None,
             last_progress: (0, 0, 0, 0, 0),
             last_progress_at: SimTime::ZERO,
+            analysis,
+            background: Vec::new(),
+            background_started: false,
+            inline: None,
+            held: false,
         }
     }
 
@@ -202,6 +226,7 @@ impl Canary {
                 State::Promoting => {
                     if self.scale(core) {
                         self.state = State::Done;
+                        self.stop_background(core);
                         core.deploy_complete(String::new);
                         if self.p.traffic_routing {
                             core.timer(core.now() + self.p.scale_down_delay, T_OLD_SCALE_DOWN);
@@ -221,6 +246,19 @@ impl Canary {
 
     /// Works on the current step; true when it completed (go on to the next).
     fn run_step(&mut self, core: &mut Ctl) -> bool {
+        if !self.background_started && self.step >= self.analysis.start_step as usize {
+            self.background_started = true;
+            for i in 0..self.analysis.background.len() {
+                let t = self.analysis.background[i];
+                let id = core.start_analysis(t, Owner::Background);
+                self.background.push(id);
+            }
+        }
+        if self.held {
+            // Paused by an inconclusive analysis until a person resumes.
+            self.scale(core);
+            return false;
+        }
         let Some(step) = self.p.steps.get(self.step).cloned() else {
             self.state = State::Promoting;
             self.weight = 100;
@@ -272,10 +310,13 @@ impl Canary {
                     self.entered = true;
                     core.set_phase(DeployPhase::Analysis);
                     core.log("analysis", None, || "analysis step started".into());
-                    core.timer(
-                        core.now() + core.scenario().monitoring.window,
-                        self.tag(T_STEP),
-                    );
+                    match self.analysis.step_template(self.step) {
+                        Some(t) => self.inline = Some(core.start_analysis(t, Owner::Step)),
+                        None => core.timer(
+                            core.now() + core.scenario().monitoring.window,
+                            self.tag(T_STEP),
+                        ),
+                    }
                 }
                 self.released
             }
@@ -361,8 +402,21 @@ impl Canary {
 
     pub fn timer(&mut self, tag: u32, core: &mut Ctl) {
         match tag & 7 {
+            T_RESUME if tag >> 3 == self.epoch && self.state == State::Steps && self.held => {
+                self.held = false;
+                core.set_gated(false);
+                core.log("resume", None, || {
+                    "a person resumed the rollout after an inconclusive analysis".into()
+                });
+                if self.inline.take().is_some() {
+                    self.released = true;
+                }
+                self.sync(core);
+            }
             T_STEP if tag >> 3 == self.epoch && self.state == State::Steps => {
-                if matches!(self.p.steps.get(self.step), Some(CanaryStep::Analysis)) {
+                if matches!(self.p.steps.get(self.step), Some(CanaryStep::Analysis))
+                    && self.analysis.step_template(self.step).is_none()
+                {
                     self.analysis_step(core);
                 } else {
                     self.released = true;
@@ -391,6 +445,60 @@ impl Canary {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// An analysis this rollout started has completed (`phase`).
+    pub fn analysis_done(&mut self, id: AnalysisId, owner: Owner, phase: RunPhase, core: &mut Ctl) {
+        let active = matches!(self.state, State::Steps | State::Promoting);
+        let is_inline = owner == Owner::Step && self.inline == Some(id);
+        if !active || !(is_inline || self.background.contains(&id)) {
+            return;
+        }
+        match phase {
+            RunPhase::Successful | RunPhase::Running => {
+                if is_inline {
+                    self.inline = None;
+                    self.released = true;
+                    self.sync(core);
+                }
+            }
+            RunPhase::Failed | RunPhase::Error => {
+                core.log("analysis_failed", None, || {
+                    format!("{owner:?} analysis {}", phase.name())
+                });
+                core.detected();
+                if self.rollback == Rollback::Auto {
+                    core.request_rollback();
+                } else {
+                    core.set_gated(true);
+                    core.set_phase(DeployPhase::Paused);
+                }
+            }
+            RunPhase::Inconclusive => {
+                // Argo pauses the rollout; a person looks and resumes it.
+                self.held = true;
+                core.set_gated(true);
+                core.set_phase(DeployPhase::Paused);
+                let wait = core.people_draw(&core.scenario().monitoring.human_promote);
+                core.log("analysis_inconclusive", None, || {
+                    format!(
+                        "{owner:?} analysis inconclusive; a person resumes in {}",
+                        wait.human()
+                    )
+                });
+                core.timer(core.now() + wait, self.tag(T_RESUME));
+            }
+        }
+    }
+
+    /// Stops the background runs (the rollout completed or aborts).
+    fn stop_background(&mut self, core: &mut Ctl) {
+        for &id in &self.background {
+            core.stop_analysis(id);
+        }
+        if let Some(id) = self.inline.take() {
+            core.stop_analysis(id);
         }
     }
 
@@ -435,6 +543,8 @@ impl Canary {
             self.p.abort_scale_down_delay
         };
         self.state = State::Aborting;
+        self.stop_background(core);
+        self.held = false;
         self.weight = 0;
         self.canary_scale = None;
         self.epoch += 1;
@@ -617,10 +727,12 @@ mod tests {
     /// step. Traffic reaches the canary only from the weight change `t_w` (5%, the
     /// canary pod being available; its endpoint one `endpoint_lag` = 1 s later) until
     /// the abort sets the weight back to 0 at the decision `t_d`. The background
-    /// analysis runs every `interval` (10 s) over whole seconds of the last 30 s and
-    /// needs `min_requests` (50) canary requests, about 5 s of 5% of 200/s; allowing
-    /// twice that for Poisson luck, `t_d − t_w ≤ 1 + 10 + 10 + 1 = 22 s`. Exposed ≈
-    /// Poisson(0.05 · 200 · (t_d − t_w)) ≤ 220, i.e. a share of all requests since t0
+    /// analysis runs every `interval` (10 s) over the last 30 s of *scraped* data and
+    /// needs `min_requests` (50) canary requests, about 5 s of 5% of 200/s (10 s
+    /// allowing for Poisson luck); a request is in the counters the second after it
+    /// arrived and in the store at the pod's next scrape (every 15 s). So
+    /// `t_d − t_w ≤ 1 (endpoint) + 10 + 1 + 15 (scrape) + 10 (interval) = 37 s`. Exposed ≈
+    /// Poisson(0.05 · 200 · (t_d − t_w)) ≤ 370, i.e. a share of all requests since t0
     /// of about 5% · (time to detection / run length).
     #[test]
     fn faulty_canary_aborts_at_the_first_step() {
@@ -643,7 +755,7 @@ mod tests {
             let t0 = sc.deploy_at.secs_f64();
             let t_d = t0 + out.row.decide_s.expect("aborted");
             assert!(
-                t_d - t_w <= 22.0,
+                t_d - t_w <= 37.0,
                 "seed {seed}: decided {} s after the weight",
                 t_d - t_w
             );

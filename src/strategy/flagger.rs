@@ -45,6 +45,7 @@
 
 use super::rolling::{RollingEngine, resolve_bounds};
 use crate::metrics::DeployPhase;
+use crate::scenario::analysis::FlaggerMetric;
 use crate::scenario::{FlaggerParams, IntOrPercent, Rollback};
 use crate::sim::SimTime;
 use crate::world::balancer::Mode;
@@ -91,10 +92,17 @@ pub struct Flagger {
     /// Last time the canary was fully ready (or scaled up): the progress deadline.
     canary_progress_at: SimTime,
     primary_ready: bool,
+    /// Flagger's `analysis.metrics` (empty: the `[monitoring]` rule is the check).
+    metrics: Vec<FlaggerMetric>,
 }
 
 impl Flagger {
-    pub fn new(p: &FlaggerParams, replicas: u32, rollback: Rollback) -> Self {
+    pub fn new(
+        p: &FlaggerParams,
+        replicas: u32,
+        rollback: Rollback,
+        metrics: Vec<FlaggerMetric>,
+    ) -> Self {
         let quarter = IntOrPercent::Percent(25.0);
         let (surge, unavail) = resolve_bounds(replicas, quarter, quarter);
         Flagger {
@@ -110,6 +118,7 @@ impl Flagger {
             advances: 0,
             canary_progress_at: SimTime::ZERO,
             primary_ready: true,
+            metrics,
         }
     }
 
@@ -287,13 +296,21 @@ impl Flagger {
         }
     }
 
-    fn check(&self, core: &Ctl) -> Check {
+    fn check(&self, core: &mut Ctl) -> Check {
+        if !self.metrics.is_empty() {
+            // Every metric within its range; "no values found" fails it, as in Flagger.
+            return if core.flagger_checks(&self.metrics) {
+                Check::Pass
+            } else {
+                Check::Fail
+            };
+        }
         match core.evaluate(Scope::NewVersion) {
             RuleVerdict::Pass => Check::Pass,
             RuleVerdict::Fail => Check::Fail,
             RuleVerdict::NoVerdict if self.weight == 0 => Check::Pass,
             RuleVerdict::NoVerdict => {
-                if core.window_requests(Scope::NewVersion) == 0 {
+                if core.window_requests(Scope::NewVersion) <= 0.0 {
                     Check::Fail
                 } else {
                     Check::Halt

@@ -15,7 +15,9 @@ pub mod swarm;
 pub(crate) mod testkit;
 pub mod update;
 
+use crate::analysis::Phase;
 use crate::scenario::{Rollback, Scenario, Strategy, StrategyKind};
+use crate::world::analysis::{AnalysisId, Owner};
 use crate::world::{Ctl, Scope};
 
 pub enum Controller {
@@ -31,6 +33,7 @@ pub enum Controller {
 impl Controller {
     pub fn new(s: &Strategy, sc: &Scenario) -> Controller {
         let replicas = sc.service.replicas;
+        let analysis = sc.strategy_analysis(&s.name);
         match &s.kind {
             StrategyKind::None => Controller::None,
             StrategyKind::Recreate => Controller::Recreate(recreate::Recreate::new(
@@ -41,15 +44,18 @@ impl Controller {
                 Controller::Rolling(rolling::Rolling::new(p, replicas, s.rollback))
             }
             StrategyKind::Canary(p) => {
-                Controller::Canary(canary::Canary::new(p, replicas, s.rollback))
+                Controller::Canary(canary::Canary::new(p, replicas, s.rollback, analysis))
             }
             StrategyKind::BlueGreen(p) => {
-                Controller::BlueGreen(blue_green::BlueGreen::new(p, replicas))
+                Controller::BlueGreen(blue_green::BlueGreen::new(p, replicas, analysis))
             }
             StrategyKind::Swarm(p) => Controller::Swarm(swarm::Swarm::new(p, replicas)),
-            StrategyKind::Flagger(p) => {
-                Controller::Flagger(flagger::Flagger::new(p, replicas, s.rollback))
-            }
+            StrategyKind::Flagger(p) => Controller::Flagger(flagger::Flagger::new(
+                p,
+                replicas,
+                s.rollback,
+                analysis.flagger_metrics,
+            )),
         }
     }
 
@@ -101,6 +107,21 @@ impl Controller {
             Controller::BlueGreen(c) => c.analysis_scope(),
             Controller::Swarm(c) => c.analysis_scope(),
             Controller::Flagger(c) => c.analysis_scope(),
+        }
+    }
+
+    /// An analysis the controller started has completed with `phase`.
+    pub fn analysis_done(&mut self, id: AnalysisId, owner: Owner, phase: Phase, core: &mut Ctl) {
+        match self {
+            Controller::Canary(c) => c.analysis_done(id, owner, phase, core),
+            Controller::BlueGreen(c) => c.analysis_done(id, owner, phase, core),
+            // Flagger measures its metrics itself; the update-style controllers' pipeline
+            // analysis is the run loop's (`runner`).
+            Controller::None
+            | Controller::Recreate(_)
+            | Controller::Rolling(_)
+            | Controller::Swarm(_)
+            | Controller::Flagger(_) => {}
         }
     }
 

@@ -103,6 +103,7 @@ pub fn scenario(replicas: u32, fault: Option<Fault>) -> Scenario {
         strategies: vec![],
         pipeline: vec![],
         expects: vec![],
+        analysis: analysis::AnalysisSpec::default_for(0),
         source_text: String::new(),
     }
 }

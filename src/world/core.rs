@@ -85,6 +85,8 @@ pub struct Core<'a> {
     /// Fluid mode only: pods removed from the balancer since the fluid traffic last
     /// looked (they may still hold work to serve or lose).
     pub(super) left_lb: Vec<u32>,
+    /// The scrape store and the analyses controllers started (DESIGN.md §9).
+    pub(super) analyses: super::analysis::Analyses,
 }
 
 /// What is left of a finished run (`Core::into_parts`).
@@ -98,6 +100,8 @@ pub struct Finished<'a> {
     pub log: Option<Vec<TraceEvent>>,
     /// Events the run scheduled.
     pub events: u64,
+    /// Analysis measurements over the run.
+    pub analysis: crate::analysis::Tally,
 }
 
 thread_local! {
@@ -184,7 +188,7 @@ impl<'a> Core<'a> {
                 sc.service.replicas,
                 sc.traffic.users,
                 sc.slo.latency,
-                latency_rule || trace,
+                latency_rule || trace || sc.analysis.needs_latency(),
             ),
             phase: DeployPhase::Steady,
             deploy: DeployState::default(),
@@ -220,6 +224,7 @@ impl<'a> Core<'a> {
             scratch_times: Vec::new(),
             shortcuts: sc.fidelity == Fidelity::Fluid,
             left_lb: Vec::new(),
+            analyses: super::analysis::Analyses::new(sc, seed),
         }
     }
 
@@ -372,6 +377,7 @@ impl<'a> Core<'a> {
             fault: self.fault,
             log: self.log,
             events,
+            analysis: self.analyses.tally(),
         }
     }
 

@@ -140,13 +140,36 @@ impl<'c, 'a> Ctl<'c, 'a> {
     // ------------------------------------------------------------ monitoring
 
     /// The `[monitoring]` rule now, over the last `window`, on `scope`.
-    pub fn evaluate(&self, scope: Scope) -> RuleVerdict {
+    pub fn evaluate(&mut self, scope: Scope) -> RuleVerdict {
         self.core.evaluate(scope)
     }
 
-    /// Requests on `scope` in the rule's current window (what `evaluate` judges).
-    pub fn window_requests(&self, scope: Scope) -> u64 {
-        self.core.window_counts(scope).0
+    /// Requests on `scope` in the rule's current window as the store sees them (what
+    /// `evaluate` judges; 0 for an empty vector).
+    pub fn window_requests(&mut self, scope: Scope) -> f64 {
+        self.core.window_counts(scope).map_or(0.0, |c| c.0)
+    }
+
+    // ------------------------------------------------------------ analysis (§9)
+
+    /// Starts analysis `template` now; its end comes back as
+    /// `Controller::analysis_done(id, owner, phase)`.
+    pub fn start_analysis(
+        &mut self,
+        template: crate::scenario::analysis::TemplateId,
+        owner: super::analysis::Owner,
+    ) -> super::analysis::AnalysisId {
+        self.core.start_analysis(template, owner)
+    }
+
+    /// Stops a running analysis (its running metrics end Successful).
+    pub fn stop_analysis(&mut self, id: super::analysis::AnalysisId) {
+        self.core.stop_analysis(id);
+    }
+
+    /// Flagger's checks of `metrics` now: true when every one is within its range.
+    pub fn flagger_checks(&mut self, metrics: &[crate::scenario::analysis::FlaggerMetric]) -> bool {
+        self.core.flagger_checks(metrics)
     }
 
     // ------------------------------------------------------------ the deploy's state

@@ -19,6 +19,7 @@ impl Core<'_> {
         self.next_ordinal[version as usize] += 1;
         let id = self.pods.len() as u32;
         self.pods.push(Pod::new(version, ord, self.now));
+        self.add_scrape_targets(id);
         self.log("create", Some(id), String::new);
         self.try_schedule(id);
         id
@@ -518,6 +519,7 @@ impl Core<'_> {
         pod.ready = false;
         pod.phase = Phase::Gone;
         let node = pod.node;
+        self.remove_scrape_targets(p);
         if node != NO_NODE {
             self.nodes[node as usize].used -= 1;
             self.live_pods -= 1;

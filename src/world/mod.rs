@@ -5,6 +5,7 @@
 //! A run is a pure function of (scenario, strategy, seed): no I/O, no clock, no
 //! threads. The `trace` flag only adds recording (timeline samples, an event log).
 
+pub mod analysis;
 pub mod balancer;
 pub mod core;
 pub mod ctl;
@@ -105,6 +106,8 @@ pub enum Ev {
         tag: u32,
     },
     Monitor,
+    /// Measurements of the running analyses are due (`Core::measure_analyses`).
+    Analysis,
     HumanRollback,
     Tick,
 }
@@ -122,11 +125,13 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The version whose traffic the scope counts (`None`: both).
-    fn version(self) -> Option<u8> {
+    /// The analysis scope a query of this rule scope reads.
+    fn query_scope(self) -> crate::scenario::analysis::Scope {
+        use crate::scenario::analysis::Scope as Q;
         match self {
-            Scope::Service | Scope::Preview => None,
-            Scope::NewVersion => Some(1),
+            Scope::Service => Q::Service,
+            Scope::NewVersion => Q::Canary,
+            Scope::Preview => Q::Preview,
         }
     }
 }
@@ -142,22 +147,25 @@ pub enum RuleVerdict {
 
 impl Core<'_> {
     /// Evaluates the `[monitoring]` rule now over the last `window` on `scope`.
-    pub fn evaluate(&self, scope: Scope) -> RuleVerdict {
+    ///
+    /// The rule is a Prometheus alerting rule: it queries the scrape store (DESIGN.md
+    /// §9), so it sees only scraped samples, `increase` over `window` without
+    /// extrapolation, and a p99 by `histogram_quantile` over the `[metrics]` buckets.
+    /// An empty vector, a failed query or fewer than `min_requests` requests in the
+    /// window give no verdict.
+    pub fn evaluate(&mut self, scope: Scope) -> RuleVerdict {
         let m = &self.sc.monitoring;
-        let (from, to) = self.rule_window();
-        let v = scope.version();
-        let (r, f) = self.window_counts(scope);
-        if r < m.min_requests as u64 || r == 0 {
+        let Some((r, f)) = self.window_counts(scope) else {
+            return RuleVerdict::NoVerdict;
+        };
+        if r < m.min_requests as f64 || r <= 0.0 {
             return RuleVerdict::NoVerdict;
         }
-        let mut fail = f as f64 / r as f64 > m.error_rate_max;
+        let mut fail = f / r > m.error_rate_max;
         if !m.latency_p99_max.is_zero() {
-            let p99 = match scope {
-                Scope::Preview => self.metrics.preview_p99_ms(from, to),
-                _ => self.metrics.window_p99_ms(from, to, v),
-            };
-            if let Some(p99) = p99 {
-                fail |= p99 > m.latency_p99_max.millis_f64();
+            let max_ms = m.latency_p99_max.millis_f64();
+            if let Some(p99) = self.rule_p99_ms(scope.query_scope()) {
+                fail |= p99 > max_ms;
             }
         }
         if fail {
@@ -167,20 +175,15 @@ impl Core<'_> {
         }
     }
 
-    /// The seconds `[from, to)` of the rule's window ending now.
-    fn rule_window(&self) -> (usize, usize) {
-        let to = self.now.second();
-        let from = self.now.saturating_sub(self.sc.monitoring.window).second();
-        (from, to)
-    }
-
-    /// (requests, failed requests) on `scope` in the rule's window ending now.
-    pub(super) fn window_counts(&self, scope: Scope) -> (u64, u64) {
-        let (from, to) = self.rule_window();
-        match scope {
-            Scope::Preview => self.metrics.preview_window(from, to),
-            _ => self.metrics.window(from, to, scope.version()),
-        }
+    /// (requests, failed requests) on `scope` in the rule's window ending now, as the
+    /// store's `increase` sees them; `None` for an empty vector or a failed query.
+    pub(super) fn window_counts(&mut self, scope: Scope) -> Option<(f64, f64)> {
+        self.analyses.store.increase(
+            &self.metrics,
+            scope.query_scope(),
+            self.sc.monitoring.window,
+            self.now,
+        )
     }
 
     /// A controller asks the pipeline to roll back (analysis failed, deadline passed).

@@ -79,6 +79,8 @@ pub struct Pod {
     /// Fluid mode only: the probe chain is parked (see `Core::on_probe`): the time its
     /// next probe was due and the incarnation it belongs to.
     pub probe_parked: Option<(SimTime, u32)>,
+    /// Its scrape targets (user traffic of its version; preview), while it exists.
+    pub targets: Option<(crate::analysis::TargetId, Option<crate::analysis::TargetId>)>,
 }
 
 impl Pod {
@@ -111,6 +113,7 @@ impl Pod {
             lost: false,
             fluid_queue: 0.0,
             probe_parked: None,
+            targets: None,
         }
     }
 
